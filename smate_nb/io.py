@@ -1,0 +1,54 @@
+"""Atomic file writes: a batch run never leaves a half-written file behind.
+
+Every writer here writes to a temporary file in the destination's folder and
+then renames it over the destination (``os.replace`` is atomic on POSIX and
+Windows when both paths are on one filesystem).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = ["atomic_path", "write_text", "write_bytes", "write_json"]
+
+
+@contextmanager
+def atomic_path(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; on success rename it onto ``dest``.
+
+    The caller writes the file at the yielded path by any means (``cv2.imwrite``,
+    ``fig.savefig``, ``safetensors.save_file``...). If the block raises, the
+    temporary file is removed and ``dest`` is untouched.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or dest.suffix, dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_bytes(dest: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``dest`` atomically; return ``dest`` as a Path."""
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(data)
+    return Path(dest)
+
+
+def write_text(dest: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``dest`` atomically; return ``dest`` as a Path."""
+    return write_bytes(dest, text.encode("utf-8"))
+
+
+def write_json(dest: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON atomically (stable bytes for diffs)."""
+    return write_text(dest, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
