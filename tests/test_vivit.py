@@ -1,0 +1,130 @@
+"""ViViT-FE: block maths (Eqs. 3–5) against a hand-written reference, shapes, Eq. 7 through forward, learning."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from smate_nb.model import VIVIT_CONFIGS, EncoderBlock, build_vivit
+
+
+def _reference_block(block: EncoderBlock, z: torch.Tensor) -> torch.Tensor:
+    """Eqs. 3–5 written out: explicit per-head softmax(QKᵀ/√D_h)V, pre-norm residuals, GELU MLP."""
+    attn = block.attn
+    h = attn.heads
+    b, l, d = z.shape
+    dh = d // h
+    x = F.layer_norm(z, (d,), block.norm1.weight, block.norm1.bias, block.norm1.eps)
+    qkv = x @ attn.qkv.weight.T + attn.qkv.bias
+    q, k, v = qkv.split(d, dim=-1)
+    heads = []
+    for i in range(h):
+        sl = slice(i * dh, (i + 1) * dh)
+        a = torch.softmax(q[..., sl] @ k[..., sl].transpose(1, 2) / math.sqrt(dh), dim=-1)
+        heads.append(a @ v[..., sl])
+    y = torch.cat(heads, -1) @ attn.proj.weight.T + attn.proj.bias + z                     # Eq. 4
+    x = F.layer_norm(y, (d,), block.norm2.weight, block.norm2.bias, block.norm2.eps)
+    lin1, lin2 = block.mlp[0], block.mlp[3]
+    return F.gelu(x @ lin1.weight.T + lin1.bias) @ lin2.weight.T + lin2.bias + y           # Eq. 5
+
+
+def test_encoder_block_matches_equations():
+    torch.manual_seed(0)
+    block = EncoderBlock(dim=24, heads=3, mlp_dim=40).eval()
+    for p in block.parameters():                       # non-trivial LayerNorm affine too
+        torch.nn.init.normal_(p, std=0.3)
+    z = torch.randn(2, 7, 24)
+    assert torch.allclose(block(z), _reference_block(block, z), atol=1e-5)
+
+
+@pytest.mark.parametrize("tp", ["learned", "tpe_v1", "tpe_v2", "none"])
+def test_forward_shapes_and_zero_head(tp):
+    m = build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7, temporal_position=tp)
+    x = torch.rand(3, 8, 3, 32, 32)
+    out = m(x)
+    assert out.shape == (3, 7)
+    assert torch.equal(out, torch.zeros(3, 7))          # zero-initialised head
+    assert m.frame_features(m.tokens(x)).shape == (3, 4, 32)
+
+
+def test_temporal_cls_position_switch():
+    kw = dict(num_frames=8, image_size=32, num_classes=7)
+    learned = build_vivit("vivit_smoke_fe", temporal_position="learned", **kw)
+    assert learned.temporal_position.weight.shape == (1, 5, 32)              # n_t + 1 rows (CLS at 0)
+    learned_no_cls = build_vivit("vivit_smoke_fe", temporal_position="learned", temporal_cls_position=False, **kw)
+    assert learned_no_cls.temporal_position.weight.shape == (1, 4, 32)
+    tpe_default = build_vivit("vivit_smoke_fe", temporal_position="tpe_v2", **kw)
+    assert tpe_default.temporal_position.length == 4                          # L = n_t: CLS gets no value
+    tpe_cls = build_vivit("vivit_smoke_fe", temporal_position="tpe_v2", temporal_cls_position=True, **kw)
+    assert tpe_cls.temporal_position.length == 5
+
+
+def test_tpe_changes_the_temporal_encoder_input():
+    kw = dict(num_frames=8, image_size=32, num_classes=7)
+    torch.manual_seed(0)
+    a = build_vivit("vivit_smoke_fe", temporal_position="none", **kw).eval()
+    b = build_vivit("vivit_smoke_fe", temporal_position="tpe_v2", tpe_alpha=2.0, **kw).eval()
+    b.load_state_dict(a.state_dict())                   # same weights; TPE values are not in the state dict
+    frames = torch.randn(2, 4, 32)
+    expected_shift = torch.tensor([0.0, 1 / 4, 4 / 4, 9 / 4])        # pos² / L, L = 4
+    # Same temporal encoder; feeding frames + TPE to "none" must equal feeding frames to "tpe_v2".
+    assert torch.allclose(b.clip_features(frames), a.clip_features(frames + expected_shift[None, :, None]), atol=1e-6)
+
+
+def test_mixed_tokens_through_forward():
+    torch.manual_seed(0)
+    m = build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7)
+    torch.nn.init.normal_(m.head.weight)                # make logits informative
+    x = torch.rand(2, 8, 3, 32, 32)
+    other = torch.rand(2, 8, 3, 32, 32)
+    m.train()
+    base = m(x, mix=torch.tensor([0, 0]), views=[other])
+    no_views = m(x)
+    assert torch.allclose(base, no_views, atol=1e-6)     # X = 0 → the original tokens
+    same = m(x, [x, x], mix=torch.tensor([1, 1]))         # mixing a clip with copies of itself changes nothing
+    assert torch.allclose(same, no_views, atol=1e-5)
+    mixed = m(x, torch.stack([other], 1), mix=torch.tensor([1, 0]))   # [B, N, T, C, H, W] form
+    assert not torch.allclose(mixed[0], no_views[0], atol=1e-4)
+    assert torch.allclose(mixed[1], no_views[1], atol=1e-6)
+    m.eval()
+    assert torch.allclose(m(x, [other], mix=torch.tensor([1, 1])), m(x), atol=1e-6)  # eval ignores views
+
+
+def test_bad_inputs_are_named():
+    m = build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7)
+    with pytest.raises(ValueError, match="B, T, 3, H, W"):
+        m(torch.rand(2, 8, 1, 32, 32))
+    with pytest.raises(ValueError, match="rebuild"):
+        m(torch.rand(2, 8, 3, 48, 48))
+    with pytest.raises(ValueError, match="view 0"):
+        m(torch.rand(2, 8, 3, 32, 32), [torch.rand(2, 6, 3, 32, 32)])
+    with pytest.raises(KeyError, match="vivit_b_16x2_fe"):
+        build_vivit("vivit_h", num_frames=8, image_size=32, num_classes=7)
+    with pytest.raises(TypeError, match="depthh"):
+        build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7, depthh=3)
+    with pytest.raises(ValueError, match="temporal_position"):
+        build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7, temporal_position="rope")
+
+
+def test_paper_config_is_the_papers_backbone():
+    c = VIVIT_CONFIGS["vivit_b_16x2_fe"]
+    assert (c.spatial_depth, c.temporal_depth, c.dim, c.heads, c.mlp_dim, c.tubelet) == (12, 12, 768, 12, 3072, (2, 16, 16))
+
+
+def test_few_steps_of_training_lower_the_loss():
+    """Eight fixed random clips with arbitrary labels: 60 AdamW steps must memorise them (loss halves)."""
+    torch.manual_seed(0)
+    m = build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=4, temporal_position="tpe_v2")
+    x = torch.rand(8, 8, 3, 32, 32)
+    y = torch.arange(8) % 4
+    opt = torch.optim.AdamW(m.parameters(), lr=5e-4)
+    losses = []
+    for _ in range(60):
+        loss = F.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[0] == pytest.approx(math.log(4), abs=1e-5)   # zero head: uniform prediction
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(p.grad is not None for n, p in m.named_parameters() if p.requires_grad)
