@@ -115,7 +115,10 @@ def run_notebook(nb_path: Path, profile: str, reports_root: Path, extra: dict[st
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    parameters = {"profile": profile, "reports_root": str(reports_root), **(extra or {})}
+    # The default root is injected as None (the notebook resolves it the same way), so stamps and executed
+    # notebooks carry no machine-specific path and a committed report resumes in any clone.
+    injected_root = None if Path(reports_root).resolve() == default_reports_root().resolve() else str(reports_root)
+    parameters = {"profile": profile, "reports_root": injected_root, **(extra or {})}
     out_dir = Path(reports_root) / profile / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)
     out_nb = out_dir / nb_path.name
@@ -185,7 +188,6 @@ def run_suite(profile: str, only: Iterable[str] | None = None, jobs: int = 1, fo
     reports_root = Path(reports_root) if reports_root else default_reports_root()
     reports_root = reports_root.resolve()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("SMATE_REPORTS", str(reports_root))
     nbs = discover(notebooks_dir, only)
     results: list[NotebookResult] = []
     bar = tqdm(total=len(nbs), desc=f"suite[{profile}]", unit="nb", disable=not progress)
