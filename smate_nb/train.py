@@ -66,7 +66,9 @@ class DataSpec:
     fold (subject-independent); ``None`` uses the manifest's train/test split.
     ``train_starts``: every training sequence is sampled once per start point
     (fractions of its length: 0 = first frame; the appearance-bias study adds
-    1/4, 1/3, 1/2); ``test_start`` likewise for the test clips.
+    1/4, 1/3, 1/2). ``test_starts``: the trained model is evaluated on the test
+    clips sampled from each of these start points (the first one gives the
+    headline ``metrics``; all are in ``metrics_by_test_start``).
     """
 
     dataset: str = "synthfer-lab"
@@ -75,7 +77,7 @@ class DataSpec:
     num_frames: int = 16
     stride: int = 1
     train_starts: tuple[float, ...] = (0.0,)
-    test_start: float = 0.0
+    test_starts: tuple[float, ...] = (0.0,)
     resize: int = 72
     crop: int = 64
     subjects: int = 40
@@ -308,10 +310,11 @@ def _collate(items: Sequence[tuple[Any, int]]) -> tuple[torch.Tensor, torch.Tens
     return clips, labels
 
 
-def load_data(spec: DataSpec) -> tuple[Dataset, Dataset, tuple[str, ...]]:
+def load_data(spec: DataSpec) -> tuple[Dataset, dict[float, Dataset], tuple[str, ...]]:
     """Train and test datasets of a :class:`DataSpec` through the manifest and clip loader.
 
-    Returns ``(train, test, class_names)``; each dataset yields ``(uint8 [T, H, W, C], label)``.
+    Returns ``(train, {test_start: test}, class_names)``; each dataset yields
+    ``(uint8 [T, H, W, C], label)``.
     """
     from .data.clips import datasets_for
 
@@ -395,7 +398,7 @@ def evaluate(model: nn.Module, dataset: Dataset, data: DataSpec, class_names: Se
     return summarize(y_true, y_pred, class_names, n_boot=n_boot, seed=seed)
 
 
-def fit(config: ExperimentConfig, *, data: tuple[Dataset, Dataset, Sequence[str]] | None = None,
+def fit(config: ExperimentConfig, *, data: tuple[Dataset, Any, Sequence[str]] | None = None,
         root: str | os.PathLike | None = None, retrain: bool = False, progress: bool = True,
         on_epoch_end: Callable[[int, nn.Module], None] | None = None) -> dict[str, Any]:
     """Train and evaluate one experiment, or return its stored result.
@@ -403,7 +406,8 @@ def fit(config: ExperimentConfig, *, data: tuple[Dataset, Dataset, Sequence[str]
     Args:
         config: the experiment.
         data: ``(train, test, class_names)`` to use instead of loading ``config.data``
-            (tests, custom datasets; the result is still stored under ``config.key()``).
+            (tests, custom datasets; the result is still stored under ``config.key()``);
+            ``test`` is a Dataset (for ``data.test_starts[0]``) or ``{test_start: Dataset}``.
         root: runs root (default :func:`runs_root`).
         retrain: ignore a stored result and any checkpoint.
         progress: tqdm bars over epochs and batches.
@@ -428,7 +432,10 @@ def fit(config: ExperimentConfig, *, data: tuple[Dataset, Dataset, Sequence[str]
         torch.cuda.set_device(device)
     o, d, pre = config.optim, config.data, config.preproc
     amp = (o.amp == "bf16") or (o.amp == "auto" and device.type == "cuda")
-    train_ds, test_ds, class_names = data if data is not None else load_data(d)
+    train_ds, test_sets, class_names = data if data is not None else load_data(d)
+    if not isinstance(test_sets, dict):
+        test_sets = {d.test_starts[0]: test_sets}
+    test_ds = test_sets[d.test_starts[0]]
     if len(train_ds) == 0 or len(test_ds) == 0:
         raise ValueError(f"experiment {config.key()}: empty split (train {len(train_ds)}, test {len(test_ds)}); "
                          f"check the manifest's folds/splits for dataset {d.dataset!r}")
@@ -516,11 +523,16 @@ def fit(config: ExperimentConfig, *, data: tuple[Dataset, Dataset, Sequence[str]
         if on_epoch_end is not None:
             on_epoch_end(epoch, model)
 
-    y_true, y_pred = predict(model, test_ds, d, device, o.eval_batch_size, amp, dist_info)
-    metrics = summarize(y_true, y_pred, list(class_names), seed=config.seed)
+    by_start, predictions = {}, {}
+    for start, ds in test_sets.items():
+        y_true, y_pred = predict(model, ds, d, device, o.eval_batch_size, amp, dist_info)
+        by_start[f"{start:.4f}"] = summarize(y_true, y_pred, list(class_names), seed=config.seed)
+        predictions[f"{start:.4f}"] = {"y_true": y_true.tolist(), "y_pred": y_pred.tolist()}
+    first = f"{d.test_starts[0]:.4f}"
     result = {
-        "key": config.key(), "config": config.to_dict(), "history": history, "metrics": metrics,
-        "predictions": {"y_true": y_true.tolist(), "y_pred": y_pred.tolist()},
+        "key": config.key(), "config": config.to_dict(), "history": history, "metrics": by_start[first],
+        "metrics_by_test_start": by_start, "predictions": predictions[first],
+        "predictions_by_test_start": predictions,
         "train_size": len(train_ds), "test_size": len(test_ds),
         "wall_seconds": sum(h["seconds"] for h in history), "session_seconds": time.perf_counter() - t_start,
         "device": _device_name(device), "world_size": dist_info.world, "versions": _versions(),
