@@ -1,0 +1,579 @@
+"""Clips: frame sampling, decoding, an on-disk cache and a torch ``Dataset`` (paper §4.2).
+
+* :func:`sample_indices` — which frames make a clip: ``T`` frames with stride ``s`` from
+  a start point (first frame, or a fraction such as 1/4, 1/3, 1/2 for the appearance-bias
+  study of §2), with explicit policies for sequences shorter or longer than the window.
+* :func:`read_frames` — decode a CK+-style PNG folder or an AFEW-style video into a
+  ``T×H×W×3`` uint8 RGB array, with errors that name the file.
+* :class:`ClipDataset` — a manifest-driven ``torch.utils.data.Dataset`` returning
+  ``(clip, label)`` with ``clip`` a uint8 tensor ``T×H×W×C``. Whole sequences are
+  decoded and preprocessed once and cached on disk, keyed by a hash of the
+  preprocessing configuration, the dataset's identity (SynthFER: generator version and
+  parameters) and each source file's size and modification time, so a stale clip never
+  survives a code, parameter or data change.
+* :func:`make_loader` — a ``DataLoader`` whose order depends only on the seed, with any
+  number of workers; :func:`to_model_input` — uint8 ``B×T×H×W×C`` → float ``B×T×C×H×W``.
+
+Face preprocessing (``smate_nb.preprocess.faces``) plugs in as ``preprocess=``: any
+callable ``frames (T×H×W×3 uint8) → frames (T×S×S×3 uint8)`` with a ``config()``
+method returning a JSON-serialisable dict (it becomes part of the cache key).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path, write_json
+from .labels import classes_of
+from .manifest import ManifestError, resolve_path, validate_manifest
+from .paths import cache_root
+
+__all__ = [
+    "CACHE_VERSION",
+    "sample_indices",
+    "read_frames",
+    "FramePreprocessor",
+    "Resize",
+    "Compose",
+    "ClipDataset",
+    "make_loader",
+    "to_model_input",
+    "center_crop",
+    "FaceAlign",
+    "datasets_for",
+    "SHORT_POLICY",
+    "LONG_POLICY",
+]
+
+#: Bumped when decoding or caching changes the bytes of a cached clip.
+CACHE_VERSION = "1"
+
+_SHORT = ("repeat", "spread")
+_LONG = ("truncate", "end", "spread")
+
+
+def _spread(first: int, last: int, num: int) -> np.ndarray:
+    """``num`` integer indices spread evenly over [first, last], ends included (exact integers)."""
+    if num == 1:
+        return np.array([first], dtype=np.int64)
+    span = last - first
+    i = np.arange(num, dtype=np.int64)
+    return first + (i * span + (num - 1) // 2) // (num - 1)
+
+
+def sample_indices(n_frames: int, num_frames: int, stride: int = 1, start: float | str = 0.0, *,
+                   short: str = "repeat", long: str = "truncate") -> np.ndarray:
+    """Frame indices of a clip: ``num_frames`` frames, ``stride`` apart, from a start point.
+
+    Args:
+        n_frames: frames in the sequence (≥ 1).
+        num_frames: ``T``, frames in the clip (≥ 1).
+        stride: ``s`` ≥ 1 (paper: 2 on CK+, 3 on AFEW).
+        start: where the window begins. A fraction ``0 ≤ f < 1`` of the sequence
+            (``first = floor(f · n_frames)``: 0 is the first frame, 1/4, 1/3, 1/2 the
+            appearance-bias start points), or ``"center"`` to centre the window.
+        short: when the window ``first + (T−1)·s`` runs past the last frame:
+            ``"repeat"`` — take the strided frames that exist and repeat the last frame
+            (CK+ ends at the peak, so the peak is held); ``"spread"`` — spread the ``T``
+            indices evenly from ``first`` to the last frame (a smaller effective stride;
+            repeats only when fewer than ``T`` frames remain).
+        long: when frames remain after the window: ``"truncate"`` — ignore them;
+            ``"end"`` — move the window later so it ends on the last frame (keeps the
+            stride and the peak; never starts before ``first``); ``"spread"`` — spread the
+            ``T`` indices evenly from ``first`` to the last frame (a larger stride).
+
+    Returns:
+        int64 array of shape ``(num_frames,)``, non-decreasing, within ``[0, n_frames − 1]``.
+
+    Examples:
+        >>> sample_indices(10, 4, 2).tolist()
+        [0, 2, 4, 6]
+        >>> sample_indices(5, 4, 2).tolist()            # short: repeat the last frame
+        [0, 2, 4, 4]
+        >>> sample_indices(20, 4, 2, start=0.5).tolist()
+        [10, 12, 14, 16]
+        >>> sample_indices(20, 4, 2, long="end").tolist()
+        [13, 15, 17, 19]
+    """
+    n, T, s = int(n_frames), int(num_frames), int(stride)
+    if n < 1:
+        raise ValueError(f"n_frames must be ≥ 1, got {n_frames}")
+    if T < 1:
+        raise ValueError(f"num_frames must be ≥ 1, got {num_frames}")
+    if s < 1:
+        raise ValueError(f"stride must be ≥ 1, got {stride}")
+    if short not in _SHORT:
+        raise ValueError(f"short must be one of {_SHORT}, got {short!r}")
+    if long not in _LONG:
+        raise ValueError(f"long must be one of {_LONG}, got {long!r}")
+    span = (T - 1) * s + 1  # frames the window covers
+    if isinstance(start, str):
+        if start != "center":
+            raise ValueError(f"start must be a fraction in [0, 1) or 'center', got {start!r}")
+        first = max(0, (n - span) // 2)
+    else:
+        f = float(start)
+        if not 0.0 <= f < 1.0:
+            raise ValueError(f"start must be a fraction in [0, 1) or 'center', got {start!r}")
+        first = min(int(np.floor(f * n)), n - 1)
+    last = n - 1
+    if first + span - 1 > last:  # the window does not fit: short policy
+        if short == "spread":
+            return _spread(first, last, T)
+        return np.minimum(first + s * np.arange(T, dtype=np.int64), last)
+    if first + span - 1 < last:  # frames remain after the window: long policy
+        if long == "end":
+            first = last - span + 1
+        elif long == "spread":
+            return _spread(first, last, T)
+    return first + s * np.arange(T, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Decoding
+# ----------------------------------------------------------------------------------------------
+
+def read_frames(path: str | os.PathLike) -> np.ndarray:
+    """Decode a sequence: a folder of PNG/JPEG frames (sorted by name) or a video file.
+
+    Returns:
+        uint8 array ``T×H×W×3``, RGB (grey images are expanded to three equal channels).
+
+    Raises:
+        ManifestError: missing path, empty folder, an undecodable image or video, or frames
+            of different sizes — naming the file and what to do.
+    """
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir()
+                       if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp") and not f.name.startswith("."))
+        if not files:
+            raise ManifestError(f"frame folder {p} holds no image files; re-extract the sequence or rebuild the "
+                                "manifest without it")
+        frames = []
+        for f in files:
+            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if img is None:
+                raise ManifestError(f"image {f} cannot be decoded (corrupt or not an image); re-extract it from "
+                                    "the original archive")
+            if frames and img.shape != frames[0].shape:
+                raise ManifestError(f"image {f} is {img.shape[1]}×{img.shape[0]} but {files[0].name} is "
+                                    f"{frames[0].shape[1]}×{frames[0].shape[0]}; all frames of a sequence must "
+                                    "have one size")
+            frames.append(img)
+        arr = np.stack(frames)
+    elif p.is_file():
+        cap = cv2.VideoCapture(str(p))
+        try:
+            if not cap.isOpened():
+                raise ManifestError(f"video {p} cannot be opened by OpenCV/FFmpeg (corrupt or unsupported codec); "
+                                    "re-extract it, or convert it with `ffmpeg -i in.avi -c:v ffv1 out.avi`")
+            frames = []
+            while True:
+                ok, img = cap.read()
+                if not ok:
+                    break
+                frames.append(img)
+        finally:
+            cap.release()
+        if not frames:
+            raise ManifestError(f"video {p} has no decodable frames (corrupt?); re-extract it")
+        arr = np.stack(frames)
+    else:
+        raise ManifestError(f"sequence path {p} does not exist; check the dataset root, or rebuild the manifest")
+    return np.ascontiguousarray(arr[..., ::-1])  # BGR → RGB
+
+
+# ----------------------------------------------------------------------------------------------
+# Preprocessing plug-ins
+# ----------------------------------------------------------------------------------------------
+
+class FramePreprocessor(Protocol):
+    """What :class:`ClipDataset` accepts as ``preprocess``.
+
+    ``__call__`` maps a whole sequence ``T×H×W×3`` uint8 to ``T×H'×W'×3`` uint8 (same T);
+    ``config()`` returns a JSON-serialisable dict that identifies the transformation
+    (it is hashed into the cache key: change it whenever the output would change).
+    """
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray: ...
+
+    def config(self) -> dict[str, Any]: ...
+
+
+_INTERP = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
+           "nearest": cv2.INTER_NEAREST}
+
+
+@dataclass(frozen=True)
+class Resize:
+    """Resize every frame to ``size×size`` (square; the paper resizes faces to 256²)."""
+
+    size: int
+    interpolation: str = "area"
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError(f"Resize size must be ≥ 1, got {self.size}")
+        if self.interpolation not in _INTERP:
+            raise ValueError(f"interpolation must be one of {sorted(_INTERP)}, got {self.interpolation!r}")
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        if frames.shape[1] == self.size and frames.shape[2] == self.size:
+            return frames
+        out = np.empty((frames.shape[0], self.size, self.size, frames.shape[3]), np.uint8)
+        for t in range(frames.shape[0]):
+            out[t] = cv2.resize(frames[t], (self.size, self.size), interpolation=_INTERP[self.interpolation])
+        return out
+
+    def config(self) -> dict[str, Any]:
+        return {"op": "resize", "size": self.size, "interpolation": self.interpolation,
+                "opencv": cv2.__version__}
+
+
+@dataclass(frozen=True)
+class Compose:
+    """Apply preprocessors in order."""
+
+    steps: tuple[Any, ...]
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        for s in self.steps:
+            frames = s(frames)
+        return frames
+
+    def config(self) -> dict[str, Any]:
+        return {"op": "compose", "steps": [s.config() for s in self.steps]}
+
+
+def center_crop(clips: Any, size: int) -> Any:
+    """Centre crop the last-but-one two spatial axes of ``…×H×W×C`` (numpy or torch) to ``size²``."""
+    h, w = clips.shape[-3], clips.shape[-2]
+    if size > h or size > w:
+        raise ValueError(f"crop {size} is larger than the frames ({h}×{w})")
+    y0, x0 = (h - size) // 2, (w - size) // 2
+    return clips[..., y0:y0 + size, x0:x0 + size, :]
+
+
+# ----------------------------------------------------------------------------------------------
+# Dataset
+# ----------------------------------------------------------------------------------------------
+
+def _source_signature(p: Path) -> list[Any]:
+    """What identifies the bytes of a sequence on disk: names, sizes and mtimes of its files."""
+    if p.is_dir():
+        return [[f.name, st.st_size, st.st_mtime_ns] for f in sorted(p.iterdir()) if not f.name.startswith(".")
+                for st in (f.stat(),)]
+    st = p.stat()
+    return [[p.name, st.st_size, st.st_mtime_ns]]
+
+
+class ClipDataset:
+    """Manifest rows → ``(clip, label)`` with ``clip`` a uint8 ``torch.Tensor`` ``T×H×W×C``.
+
+    Args:
+        manifest: rows of a manifest (already filtered to a split/fold as wanted).
+        root: the dataset root the manifest's paths are relative to (``manifest.attrs["root"]``
+            if omitted).
+        num_frames, stride: clip length ``T`` and temporal stride.
+        start: a fraction in [0, 1), ``"center"``, or ``"random"`` — a uniformly random start
+            fraction in [0, ``random_start_max``) per item and epoch (training-time jitter),
+            drawn from ``(seed, epoch, index)`` so it is the same in any worker.
+        short, long: ending policies of :func:`sample_indices`.
+        preprocess: a :class:`FramePreprocessor` applied to whole sequences before caching
+            (e.g. ``Resize(72)``; face alignment later).
+        cache_dir: clip cache folder; ``None`` → ``$SMATE_CACHE`` or ``<repo>/cache``;
+            ``False`` disables caching.
+        seed: seed of random starts.
+        return_index: also return the row position (``(clip, label, i)``).
+
+    Attributes:
+        labels: int64 array of label indices (for class weights, stratification).
+        classes: label names in label-index order.
+    """
+
+    def __init__(self, manifest: pd.DataFrame, root: str | os.PathLike | None = None, *, num_frames: int,
+                 stride: int = 1, start: float | str = 0.0, short: str = "repeat", long: str = "truncate",
+                 random_start_max: float = 0.5, preprocess: Any = None,
+                 cache_dir: str | os.PathLike | None | bool = None, seed: int = 0, return_index: bool = False):
+        if len(manifest) == 0:
+            raise ValueError("ClipDataset: the manifest has no rows (check the split/fold filter)")
+        validate_manifest(manifest.reset_index(drop=True), source=manifest.attrs.get("source", "<manifest>"))
+        root = root if root is not None else manifest.attrs.get("root")
+        if root is None:
+            raise ValueError("ClipDataset needs the dataset root (pass root=, or a manifest from open_dataset)")
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ManifestError(f"dataset root {self.root} does not exist; pass the folder the manifest's paths are "
+                                "relative to")
+        self.rows = manifest.reset_index(drop=True)
+        self.dataset_name = str(self.rows["dataset"].iloc[0])
+        self.classes = classes_of(self.dataset_name)
+        self.labels = self.rows["label_index"].to_numpy(dtype=np.int64)
+        self.num_frames, self.stride = int(num_frames), int(stride)
+        self.start, self.short, self.long = start, short, long
+        self.random_start_max = float(random_start_max)
+        if start != "random":  # validate once, early
+            sample_indices(1, self.num_frames, self.stride, start, short=short, long=long)
+        self.preprocess = preprocess
+        self.seed = int(seed)
+        self.epoch = 0
+        self.return_index = return_index
+        prep_cfg = preprocess.config() if preprocess is not None else {"op": "none"}
+        meta = manifest.attrs.get("meta", {})
+        self.cache_config = {
+            "cache_version": CACHE_VERSION,
+            "preprocess": prep_cfg,
+            "dataset": self.dataset_name,
+            "root": str(self.root.resolve()),
+            "source": meta.get("source"),  # SynthFER: generator version and parameters
+        }
+        key = hashlib.sha256(json.dumps(self.cache_config, sort_keys=True, default=str).encode()).hexdigest()
+        self.cache_key = key[:20]
+        if cache_dir is False:
+            self.cache_dir = None
+        else:
+            base = cache_root() if cache_dir in (None, True) else Path(cache_dir)
+            self.cache_dir = base / "clips" / self.dataset_name / self.cache_key
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose random starts ``__getitem__`` draws (call once per epoch)."""
+        self.epoch = int(epoch)
+
+    def _cache_file(self, i: int, src: Path) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        sig = json.dumps([self.rows["path"].iloc[i], _source_signature(src)])
+        return self.cache_dir / f"{hashlib.sha256(sig.encode()).hexdigest()[:24]}.npy"
+
+    def load_sequence(self, i: int) -> np.ndarray:
+        """The whole decoded, preprocessed sequence of row ``i``: uint8 ``N×H×W×3`` (cached)."""
+        row = self.rows.iloc[i]
+        src = resolve_path(self.root, row["path"])
+        if not src.exists():
+            raise ManifestError(f"{src} (row {i}, {row['sequence_id']}) does not exist; check the dataset root "
+                                f"{self.root} or rebuild the manifest")
+        cf = self._cache_file(i, src)
+        if cf is not None and cf.is_file():
+            try:
+                return np.load(cf, allow_pickle=False)
+            except (OSError, ValueError):
+                pass  # a damaged cache file is rebuilt below
+        frames = read_frames(src)
+        if frames.shape[0] != int(row["n_frames"]):
+            raise ManifestError(f"{src}: the manifest says {int(row['n_frames'])} frames but {frames.shape[0]} were "
+                                "decoded; the data changed since the manifest was built — rebuild the manifest")
+        if self.preprocess is not None:
+            frames = self.preprocess(frames)
+            if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+                raise TypeError(f"preprocess must return uint8 T×H×W×3, got {frames.dtype} {frames.shape}")
+        frames = np.ascontiguousarray(frames)
+        if cf is not None:
+            if not (self.cache_dir / "config.json").is_file():
+                write_json(self.cache_dir / "config.json", self.cache_config)
+            with atomic_path(cf, suffix=".npy") as tmp:
+                np.save(tmp, frames, allow_pickle=False)
+        return frames
+
+    def indices(self, i: int) -> np.ndarray:
+        """Frame indices of item ``i`` at the current epoch."""
+        n = int(self.rows["n_frames"].iloc[i])
+        start = self.start
+        if start == "random":
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch, i, 77]))
+            start = float(rng.random()) * self.random_start_max
+        return sample_indices(n, self.num_frames, self.stride, start, short=self.short, long=self.long)
+
+    def __getitem__(self, i: int) -> Any:
+        import torch
+
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} clips")
+        frames = self.load_sequence(i)
+        clip = torch.from_numpy(np.ascontiguousarray(frames[self.indices(i)]))
+        label = int(self.labels[i])
+        return (clip, label, i) if self.return_index else (clip, label)
+
+    def warm_cache(self, progress: bool = True) -> None:
+        """Decode and cache every sequence now (with a progress bar), e.g. before timing training."""
+        from tqdm.auto import tqdm
+
+        for i in tqdm(range(len(self)), desc="caching clips", unit="seq", disable=not progress):
+            self.load_sequence(i)
+
+
+def _worker_init(worker_id: int) -> None:
+    # one thread per worker: workers already run in parallel, and nested thread pools on a
+    # small machine slow everything down (see config.configure_threads)
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def make_loader(dataset: ClipDataset, batch_size: int, *, shuffle: bool, seed: int = 0, num_workers: int = 0,
+                drop_last: bool = False) -> Any:
+    """A ``torch.utils.data.DataLoader`` whose order depends only on ``seed`` (and the epoch count).
+
+    The shuffling permutation comes from a ``torch.Generator`` seeded with ``seed``; random
+    clip starts come from the dataset's own ``(seed, epoch, index)`` streams, so results do
+    not depend on ``num_workers``. Batches are ``(clips uint8 B×T×H×W×C, labels int64 B)``.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=num_workers,
+                      drop_last=drop_last, worker_init_fn=_worker_init if num_workers > 0 else None,
+                      persistent_workers=False)
+
+
+def to_model_input(clips: Any) -> Any:
+    """uint8 ``B×T×H×W×C`` (or ``T×H×W×C``) → float32 ``B×T×C×H×W`` in [0, 1] (the model's layout)."""
+    import torch
+
+    x = clips if isinstance(clips, torch.Tensor) else torch.from_numpy(np.asarray(clips))
+    if x.dtype != torch.uint8:
+        raise TypeError(f"expected uint8 clips, got {x.dtype}")
+    if x.ndim == 4:
+        x = x.unsqueeze(0)
+    if x.ndim != 5:
+        raise ValueError(f"expected B×T×H×W×C clips, got shape {tuple(x.shape)}")
+    return x.permute(0, 1, 4, 2, 3).float().div_(255.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Face alignment plug-in and the training engine's entry point
+# ----------------------------------------------------------------------------------------------
+
+class FaceAlign:
+    """Face detection → landmarks → similarity alignment (:func:`smate_nb.preprocess.faces.align_clip`)
+    as a :class:`FramePreprocessor`. ``config`` is a ``FaceConfig``; its ``to_dict()`` (with the
+    faces module's version) enters the cache key."""
+
+    def __init__(self, config: Any = None):
+        from ..preprocess.faces import FaceConfig
+
+        self.face_config = config if config is not None else FaceConfig()
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        from ..preprocess.faces import align_clip
+
+        out, _ = align_clip(frames, self.face_config)
+        if out is None:
+            raise ManifestError("no face found in any frame of a clip (FaceConfig.on_missing='skip' is not supported "
+                                "by the clip cache; drop the clip from the manifest)")
+        if out.ndim == 3:
+            out = np.repeat(out[..., None], 3, axis=3)
+        return out
+
+    def config(self) -> dict[str, Any]:
+        return {"op": "face_align", **self.face_config.to_dict()}
+
+
+#: Ending policies used by :func:`datasets_for` (see :func:`sample_indices`): a short sequence
+#: keeps the stride and holds its last (peak) frame; a long one is spread so the clip still
+#: runs from the start point to the last frame (CK+ ends on the peak; with 16 frames at stride 1
+#: a plain window would cut most SynthFER/CK+ sequences before their peak).
+SHORT_POLICY = "repeat"
+LONG_POLICY = "spread"
+
+
+def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
+                     progress: bool) -> tuple[pd.DataFrame, Path]:
+    from . import synthfer as sf
+    from .manifest import planned_manifest
+
+    df = planned_manifest(dataset, subjects=subjects, seed=seed, image_size=image_size, folds=folds)
+    root = sf.generate("lab" if dataset == "synthfer-lab" else "wild", None, subjects=subjects, seed=seed,
+                       image_size=image_size, progress=progress)
+    df.attrs["root"] = str(root)
+    return df, root
+
+
+def datasets_for(spec: Any, *, progress: bool = True, cache_dir: Any = None,
+                 align_real: bool = True) -> tuple[Any, dict[float, ClipDataset], tuple[str, ...]]:
+    """Train and test datasets for the training engine's ``DataSpec`` (:mod:`smate_nb.train`).
+
+    * SynthFER (``synthfer-lab`` / ``synthfer-wild``): generated on demand (or reused) with
+      ``spec.subjects``, ``spec.data_seed``, ``spec.image_size``; the manifest is the
+      plan's (identical to the disk-read one, tested).
+    * CK+/AFEW: the manifest ``spec.manifest`` (default ``data_manifests/<dataset>.csv``),
+      the data under ``$SMATE_CKPLUS`` / ``$SMATE_AFEW`` (default ``<data root>/<dataset>``),
+      faces aligned to ``spec.resize``² by :class:`FaceAlign` when ``align_real``.
+    * Split: ``spec.test_fold`` not None → that subject-independent fold (of ``spec.folds``)
+      is the test set and the other folds train; None → the manifest's ``train`` / ``test``.
+    * Sequences are decoded once, resized to ``spec.resize``² (so the engine's on-device
+      resize is a no-op) and cached; clips are ``spec.num_frames`` frames at ``spec.stride``
+      with :data:`SHORT_POLICY` / :data:`LONG_POLICY`.
+    * ``spec.train_starts``: every training sequence once per start point (a
+      ``ConcatDataset``); ``spec.test_starts``: one test dataset per start point.
+
+    Returns:
+        ``(train, {test_start: test}, class_names)``; items are ``(uint8 T×H×W×C tensor, label)``.
+    """
+    from torch.utils.data import ConcatDataset
+
+    from .labels import classes_of
+    from .manifest import load_manifest
+    from .paths import data_root, manifest_dir
+
+    name = spec.dataset
+    if name.startswith("synthfer-"):
+        if spec.manifest:
+            df = load_manifest(spec.manifest)
+            src = df.attrs["meta"].get("source", {}).get("synthfer", {})
+            df_, root = _synthfer_tables(name, src.get("subjects", spec.subjects), src.get("seed", spec.data_seed),
+                                         src.get("image_size", spec.image_size), spec.folds, progress)
+        else:
+            df, root = _synthfer_tables(name, spec.subjects, spec.data_seed, spec.image_size, spec.folds, progress)
+        prep: Any = Resize(spec.resize)
+    elif name in ("ckplus", "afew"):
+        path = Path(spec.manifest) if spec.manifest else manifest_dir() / f"{name}.csv"
+        df = load_manifest(path)
+        env = os.environ.get("SMATE_CKPLUS" if name == "ckplus" else "SMATE_AFEW")
+        root = Path(env) if env else data_root() / name
+        if not root.is_dir():
+            raise ManifestError(f"{name} root {root} does not exist; set "
+                                f"{'SMATE_CKPLUS' if name == 'ckplus' else 'SMATE_AFEW'}=/path/to/{name}")
+        if align_real:
+            from ..preprocess.faces import FaceConfig
+
+            prep = FaceAlign(FaceConfig(size=spec.resize))
+        else:
+            prep = Resize(spec.resize)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; choose synthfer-lab, synthfer-wild, ckplus or afew")
+    if spec.test_fold is not None:
+        if "cv" not in set(df["split"]):
+            raise ValueError(f"{name}: test_fold={spec.test_fold} needs a k-fold manifest (CK+-style); use "
+                             "test_fold=None for a train/test manifest")
+        k = int(df["fold"].max()) + 1
+        if not 0 <= spec.test_fold < k:
+            raise ValueError(f"test_fold must be in 0..{k - 1}, got {spec.test_fold}")
+        if k != spec.folds:
+            raise ValueError(f"the {name} manifest has {k} folds but the spec asks for {spec.folds}; rebuild the "
+                             "manifest with that many folds or change DataSpec.folds")
+        train_rows, test_rows = df[df["fold"] != spec.test_fold], df[df["fold"] == spec.test_fold]
+    else:
+        train_rows, test_rows = df[df["split"] == "train"], df[df["split"] == "test"]
+    for part in (train_rows, test_rows):
+        part.attrs.update(df.attrs)
+    common = dict(num_frames=spec.num_frames, stride=spec.stride, short=SHORT_POLICY, long=LONG_POLICY,
+                  preprocess=prep, cache_dir=cache_dir)
+    trains = [ClipDataset(train_rows, root, start=float(s), **common) for s in spec.train_starts]
+    train: Any = trains[0] if len(trains) == 1 else ConcatDataset(trains)
+    tests = {float(s): ClipDataset(test_rows, root, start=float(s), **common) for s in spec.test_starts}
+    return train, tests, classes_of(name)
