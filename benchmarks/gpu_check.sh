@@ -29,7 +29,7 @@
 #   PYTHON               interpreter (default: .venv/bin/python if it imports torch, else python3)
 #   SMATE_CHECK_PROFILE  notebook profile (default paper)
 #   SMATE_CHECK_DEVICE   notebook `device` parameter (default auto; the paper profile warns without a GPU)
-#   SMATE_CHECK_PARAMS   more notebook parameters, space-separated KEY=VALUE with Python literals,
+#   SMATE_CHECK_PARAMS   more notebook parameters, space-separated KEY=VALUE with Python literals (no spaces inside a value),
 #                        e.g. "batch_size=16 compile_model=True ablation=False"
 #   SMATE_CHECK_RUNNER   auto | papermill | plain (default auto: papermill when papermill and ipykernel import)
 #   SMATE_CHECK_TIMEOUT  seconds allowed for the notebook (default 450)
@@ -74,13 +74,6 @@ log() { echo "[gpu_check $(date -u +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
-"$PYTHON" -c "import json, sys; from smate_nb.throughput import describe_device; \
-print(json.dumps(describe_device(sys.argv[1]), indent=2))" "$DEVICE" >"$WORK/device.json" 2>>"$LOG" \
-  || echo '{}' >"$WORK/device.json"
-{
-  if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi 2>&1; else echo "no nvidia-smi"; fi
-  echo; cat "$WORK/device.json"
-} >"$OUT/device.txt"
 
 if [[ "$RUNNER" == auto ]]; then
   if "$PYTHON" -c "import papermill, ipykernel" 2>/dev/null; then RUNNER=papermill; else RUNNER=plain; fi
@@ -103,6 +96,15 @@ for kv in sys.argv[2:]:
 print(json.dumps(params))
 PY
 )" || { log "bad SMATE_CHECK_PARAMS"; exit 2; }
+case "$RUNNER" in papermill|plain) ;; *) log "unknown SMATE_CHECK_RUNNER=$RUNNER (auto | papermill | plain)"; exit 2;; esac
+
+"$PYTHON" -c "import json, sys; from smate_nb.throughput import describe_device; \
+print(json.dumps(describe_device(sys.argv[1]), indent=2))" "$DEVICE" >"$WORK/device.json" 2>>"$LOG" \
+  || echo '{}' >"$WORK/device.json"
+{
+  if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi 2>&1; else echo "no nvidia-smi"; fi
+  echo; cat "$WORK/device.json"
+} >"$OUT/device.txt"
 
 T0=$(date +%s)
 STATUS=0

@@ -824,10 +824,10 @@ def _mouth(ident: _Identity, st: _FrameState) -> dict[str, Any]:
         one = 1.0 if (st.side == 0 or st.side == side) else 0.0
         a12 = a[_A["AU12"]] * (one if st.side else 1.0)
         a14 = a[_A["AU14"]] * one
-        dx = 0.10 * a12 + 0.07 * a14 + 0.06 * a[_A["AU20"]] - 0.02 * a[_A["AU15"]]
-        dy = -0.13 * a12 - 0.05 * a14 + 0.13 * a[_A["AU15"]] + 0.03 * a[_A["AU20"]] - 0.02 * a[_A["AU10"]]
+        dx = 0.11 * a12 + 0.08 * a14 + 0.08 * a[_A["AU20"]] - 0.02 * a[_A["AU15"]]
+        dy = -0.17 * a12 - 0.06 * a14 + 0.16 * a[_A["AU15"]] + 0.03 * a[_A["AU20"]] - 0.02 * a[_A["AU10"]]
         corner.append((side * (mw + dx), my + dy))
-    gap = (0.035 * a[_A["AU25"]] + 0.22 * a[_A["AU26"]] + 0.10 * st.talk
+    gap = (0.04 * a[_A["AU25"]] + 0.28 * a[_A["AU26"]] + 0.10 * st.talk
            + 0.03 * a[_A["AU10"]] + 0.02 * a[_A["AU20"]])
     thin = max(0.15, 1.0 - 0.6 * a[_A["AU23"]] - 0.25 * a[_A["AU20"]])
     return {"my": my, "corners": corner, "gap": float(gap), "lip_u": ident.lip_u * thin,
@@ -943,7 +943,7 @@ def _render(ident: _Identity, st: _FrameState, bg: np.ndarray, size: int, cache:
     if a[_A["AU17"]] > 0.05:  # chin-raiser crease
         my = mth["my"]
         cv.dark(P(*_bezier((-0.16, my + 0.21), (0.0, my + 0.16), (0.16, my + 0.21))), a[_A["AU17"]] * (0.5 + 0.6 * wr))
-    open_u = max(0.05, (1.0 + 0.6 * a[_A["AU5"]] - 0.35 * a[_A["AU7"]] - 0.25 * a[_A["AU6"]]
+    open_u = max(0.05, (1.0 + 0.8 * a[_A["AU5"]] - 0.35 * a[_A["AU7"]] - 0.25 * a[_A["AU6"]]
                         - 0.15 * a[_A["AU4"]] - 0.2 * a9) * (1.0 - st.blink))
     open_l = max(0.05, (1.0 - 0.45 * a[_A["AU6"]] - 0.4 * a[_A["AU7"]] - 0.2 * a9) * (1.0 - 0.6 * st.blink))
     t = np.linspace(-1.0, 1.0, 13)
@@ -983,8 +983,8 @@ def _render(ident: _Identity, st: _FrameState, bg: np.ndarray, size: int, cache:
     for sx in (-1.0, 1.0):
         ex = sx * ident.eye_x
         by = ident.eye_y - ident.brow_gap
-        inner_up = 0.13 * a[_A["AU1"]] - 0.10 * a[_A["AU4"]]
-        outer_up = 0.12 * a[_A["AU2"]] - 0.03 * a[_A["AU4"]] + 0.02 * a[_A["AU1"]]
+        inner_up = 0.17 * a[_A["AU1"]] - 0.13 * a[_A["AU4"]]
+        outer_up = 0.16 * a[_A["AU2"]] - 0.04 * a[_A["AU4"]] + 0.02 * a[_A["AU1"]]
         inner_x = ex - sx * (0.21 - 0.06 * a[_A["AU4"]])
         p0 = (inner_x, by - inner_up + 0.02)
         p1 = (ex + sx * 0.02, by - ident.brow_arch - 0.5 * (inner_up + outer_up))
@@ -1121,10 +1121,13 @@ def _wild_background(rng: np.random.Generator, size: int, margin: int, clutter: 
 
 
 def _lab_timeline(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Expression strength per frame: neutral, onset, apex at the last frame(s) (CK+)."""
-    onset = int(math.floor(n * _u(rng, 0.0, 0.35)))
-    hold = int(rng.integers(0, 3))
-    apex = max(onset + 1, n - 1 - hold)
+    """Expression strength per frame (CK+): neutral, onset, apex, held to the last frame.
+
+    Onset starts in the first quarter and the apex is reached at 50–80 % of the sequence
+    and held (CK+ sequences end on the peak, and most plateau over their last frames).
+    """
+    onset = int(math.floor(n * _u(rng, 0.0, 0.25)))
+    apex = max(onset + 1, int(math.floor(n * _u(rng, 0.5, 0.8))))
     t = np.arange(n, dtype=np.float64)
     return _smooth((t - onset) / (apex - onset))
 

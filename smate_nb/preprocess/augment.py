@@ -185,6 +185,9 @@ def test_transform(x: torch.Tensor, crop_size: int = 224, resize_size: int | Non
     return center_crop(resize_short(to_float(x), resize_size), crop_size)
 
 
+test_transform.__test__ = False  # a transform, not a test: keep pytest from collecting it if imported by name
+
+
 def hflip(x: torch.Tensor, flip: torch.Tensor | bool = True) -> torch.Tensor:
     """Mirror clips left–right where ``flip[b]`` is True (all frames of a clip alike)."""
     _check(x, "hflip")

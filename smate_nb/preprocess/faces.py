@@ -366,7 +366,7 @@ class HaarBackend(FaceBackend):
     n_landmarks = 5
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 4, min_face_frac: float = 0.1) -> None:
-        base = Path(getattr(cv2, "data", None).haarcascades if hasattr(cv2, "data") else "")
+        base = Path(cv2.data.haarcascades) if hasattr(cv2, "data") else Path("<no cv2.data>")
         face_xml, eye_xml = base / "haarcascade_frontalface_default.xml", base / "haarcascade_eye.xml"
         if not face_xml.is_file() or not eye_xml.is_file():
             raise BackendUnavailableError(
@@ -672,6 +672,11 @@ class ClipAlignStats:
     that fits it. ``n_filled`` frames had no usable detection (none found, or
     rejected and not rescued) and reuse their neighbours' key points.
     ``skipped`` is True when no frame had a face and ``on_missing='skip'``.
+
+    Per-frame arrays (frame pixel coordinates, except ``matrices``):
+    ``scores`` (T,), ``boxes`` (T, 4) and ``keypoints_raw`` (T, 5, 2) of the
+    detection used, NaN where none; ``keypoints`` (T, 5, 2) after filling and
+    smoothing; ``matrices`` (T, 2, 3), frame → aligned crop.
     """
 
     clip_id: str
@@ -787,12 +792,16 @@ def align_clip(frames: np.ndarray, config: FaceConfig | None = None, *, backend:
     mats = np.zeros((n, 2, 3))
     gray_in = frames.ndim == 3
     out = np.empty((n, cfg.size, cfg.size) if gray_in else (n, cfg.size, cfg.size, frames.shape[3]), np.uint8)
+    fitted = [estimate_similarity(smooth[i], template) for i in range(n)]
+    ok = np.array([m is not None for m in fitted])
+    if not ok.any():  # only degenerate key points (e.g. all on one spot): nothing to align with
+        raise FaceNotFoundError(f"align_clip: key points of {clip_id} are degenerate in every frame "
+                                f"(backend {be.name!r}); the detections cannot be aligned")
+    good = np.flatnonzero(ok)
     for i in range(n):
-        m = estimate_similarity(smooth[i], template)
-        if m is None:  # degenerate key points: reuse the previous frame's transform
-            m = mats[i - 1] if i else estimate_similarity(np.nanmean(smooth, 0), template)
-        mats[i] = m
-        w = warp_face(frames[i], m, cfg.size, cfg.border)
+        # a degenerate fit reuses the nearest frame's transform, like a missed detection
+        mats[i] = fitted[i] if ok[i] else fitted[good[np.argmin(np.abs(good - i))]]
+        w = warp_face(frames[i], mats[i], cfg.size, cfg.border)
         out[i] = w.reshape(out.shape[1:])
     stats.matrices = mats
     stats.warp_ms = (time.perf_counter() - t_warp) * 1e3
