@@ -190,7 +190,9 @@ def _gen(tmp_path, variant, **kw):
     if variant == "wild":
         base.update(clips_per_subject=3, codec="FFV1")
     base.update(kw)
-    return sf.generate(variant, tmp_path / variant, progress=False, **base), sf.make_config(variant, **base)
+    workers = base.pop("workers", 1)
+    return (sf.generate(variant, tmp_path / variant, progress=False, workers=workers, **base),
+            sf.make_config(variant, **base))
 
 
 def test_lab_layout_is_ckplus(tmp_path):

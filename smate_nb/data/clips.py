@@ -61,7 +61,8 @@ _LONG = ("truncate", "end", "spread")
 
 
 def _spread(first: int, last: int, num: int) -> np.ndarray:
-    """``num`` integer indices spread evenly over [first, last], ends included (exact integers)."""
+    """``num`` integer indices spread evenly over [first, last], ends included: ``linspace`` rounded
+    half up, in exact integer arithmetic."""
     if num == 1:
         return np.array([first], dtype=np.int64)
     span = last - first

@@ -552,7 +552,7 @@ def _sample_identity(cfg: SynthFERConfig, subject: int) -> _Identity:
         eye_h=0.085 + g(0.018),
         iris=_IRIS[iris_pick] if v > 0 else _IRIS[0],
         brow_gap=0.21 + g(0.04),
-        brow_w=0.050 + g(0.022),
+        brow_w=0.060 + g(0.022),
         brow_arch=0.04 + g(0.03),
         nose_y=0.38 + g(0.06),
         nose_w=0.16 + g(0.035),
@@ -560,7 +560,7 @@ def _sample_identity(cfg: SynthFERConfig, subject: int) -> _Identity:
         mouth_w=0.33 + g(0.05),
         lip_u=0.05 + g(0.02),
         lip_l=0.07 + g(0.025),
-        lip_col=np.array([150.0, 70.0, 70.0]) * (1.0 + g(0.15)),
+        lip_col=np.array([125.0, 55.0, 60.0]) * (1.0 + g(0.15)),
         hair_col=_HAIR[hair_pick] if v > 0 else _HAIR[1],
         hair_style=style_pick if v > 0 else 0,
         hairline=-0.88 + g(0.12),
@@ -961,7 +961,7 @@ def _render(ident: _Identity, st: _FrameState, bg: np.ndarray, size: int, cache:
             for k in (-1, 0, 1):
                 cv.dark(P([ex + sx * (ew + 0.03), ex + sx * (ew + 0.11)], [ey + 0.02 * k, ey + 0.05 * k]),
                         a[_A["AU6"]] * wr)
-    cv.apply_shade(0.55)
+    cv.apply_shade(0.7)
 
     # --- eyes --------------------------------------------------------------------------
     for ex, ey, ew, eu, up_v, lo_v in eyes:
@@ -990,7 +990,7 @@ def _render(ident: _Identity, st: _FrameState, bg: np.ndarray, size: int, cache:
         p1 = (ex + sx * 0.02, by - ident.brow_arch - 0.5 * (inner_up + outer_up))
         p2 = (ex + sx * 0.24, by - outer_up + 0.03)
         u, v = _bezier(p0, p1, p2, 10)
-        cv.fill(_band(P(u, v), ident.brow_w * p.s * np.linspace(1.0, 0.45, 10)), hair * 0.75, 0.88)
+        cv.fill(_band(P(u, v), ident.brow_w * p.s * np.linspace(1.0, 0.45, 10)), hair * 0.6, 0.95)
     # --- mouth: interior, teeth, lips ----------------------------------------------------
     my = mth["my"]
     (lx_, ly_), (rx_, ry_) = mth["corners"]
@@ -1011,7 +1011,7 @@ def _render(ident: _Identity, st: _FrameState, bg: np.ndarray, size: int, cache:
         cv.fill(np.concatenate([P(mu, up_in), P(mu[::-1], th[::-1])]), np.array([225.0, 220.0, 205.0]) * st.gain, 0.9)
     cv.fill(np.concatenate([P(mu, up_out), P(mu[::-1], up_in[::-1])]), lip * 0.92)
     cv.fill(np.concatenate([P(mu, lo_in), P(mu[::-1], lo_out[::-1])]), lip)
-    cv.dark(P(mu, mid), 0.75 if gap <= 0.01 else 0.35)
+    cv.dark(P(mu, mid), 0.95 if gap <= 0.01 else 0.4)
     # --- facial hair, scalp hair, glasses --------------------------------------------------
     if ident.beard >= 1:
         cv.fill(np.concatenate([P(mu * 1.05, up_out - 0.01), P(mu[::-1] * 1.05, (up_out - 0.07 - 0.02 * bow)[::-1])]),
@@ -1181,9 +1181,9 @@ def _frame_states(cfg: SynthFERConfig, ident: _Identity, spec: SequenceSpec,
         strength = _lab_timeline(rng, n)
         # CK+ subjects hold their heads still (and alignment would remove small motion):
         # one pose per sequence, which also lets _render cache the static parts.
-        s0 = size * (0.30 + 0.015 * _bell(rng))
-        cx0 = size * (0.5 + 0.015 * _bell(rng))
-        cy0 = size * (0.44 + 0.015 * _bell(rng))
+        s0 = size * (0.33 + 0.012 * _bell(rng))
+        cx0 = size * (0.5 + 0.012 * _bell(rng))
+        cy0 = size * (0.47 + 0.012 * _bell(rng))
         roll = 0.03 * _bell(rng)
         pose = _Pose(cx0, cy0, s0, _qcos(roll), _qsin(roll), 0.0)
         for t in range(n):
@@ -1202,7 +1202,7 @@ def _frame_states(cfg: SynthFERConfig, ident: _Identity, spec: SequenceSpec,
     scl = _Track(rng, n, step, 1.0 - 0.12 * pz, 1.0 + 0.10 * pz)
     tx = _Track(rng, n, step, -0.07 * pz, 0.07 * pz)
     ty = _Track(rng, n, step, -0.06 * pz, 0.06 * pz)
-    base_scale = size * (0.27 + 0.02 * _bell(rng))
+    base_scale = size * (0.30 + 0.02 * _bell(rng))
     lz = cfg.lighting
     gain = _Track(rng, n, int(rng.integers(12, 30)), 1.0 - 0.25 * lz, 1.0 + 0.12 * lz)
     lxt = _Track(rng, n, int(rng.integers(15, 40)), -0.6 * lz, 0.6 * lz)
