@@ -61,7 +61,8 @@ class DataSpec:
     """Which clips to train and test on.
 
     ``dataset``: ``synthfer-lab`` / ``synthfer-wild`` (generated on demand with
-    ``subjects``, ``image_size``, ``data_seed``) or ``ckplus`` / ``afew`` (read through
+    ``subjects``, ``image_size``, ``data_seed`` and generator knobs ``synth_knobs`` — ``(name, value)``
+    pairs of :func:`smate_nb.data.synthfer.make_config`) or ``ckplus`` / ``afew`` (read through
     the manifest in ``manifest``). ``test_fold``: for k-fold datasets the held-out
     fold (subject-independent); ``None`` uses the manifest's train/test split.
     ``train_starts``: every training sequence is sampled once per start point
@@ -83,6 +84,7 @@ class DataSpec:
     subjects: int = 40
     image_size: int = 112
     data_seed: int = 0
+    synth_knobs: tuple[tuple[str, Any], ...] = ()
     manifest: str | None = None
 
 

@@ -493,13 +493,14 @@ LONG_POLICY = "spread"
 
 
 def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
-                     progress: bool) -> tuple[pd.DataFrame, Path]:
+                     progress: bool, knobs: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Path]:
     from . import synthfer as sf
     from .manifest import planned_manifest
 
-    df = planned_manifest(dataset, subjects=subjects, seed=seed, image_size=image_size, folds=folds)
+    knobs = dict(knobs or {})
+    df = planned_manifest(dataset, subjects=subjects, seed=seed, image_size=image_size, folds=folds, **knobs)
     root = sf.generate("lab" if dataset == "synthfer-lab" else "wild", None, subjects=subjects, seed=seed,
-                       image_size=image_size, progress=progress)
+                       image_size=image_size, progress=progress, **knobs)
     df.attrs["root"] = str(root)
     return df, root
 
@@ -509,7 +510,8 @@ def datasets_for(spec: Any, *, progress: bool = True, cache_dir: Any = None,
     """Train and test datasets for the training engine's ``DataSpec`` (:mod:`smate_nb.train`).
 
     * SynthFER (``synthfer-lab`` / ``synthfer-wild``): generated on demand (or reused) with
-      ``spec.subjects``, ``spec.data_seed``, ``spec.image_size``; the manifest is the
+      ``spec.subjects``, ``spec.data_seed``, ``spec.image_size`` and the generator knobs
+      ``spec.synth_knobs`` (``(name, value)`` pairs, e.g. ``resting_offset``); the manifest is the
       plan's (identical to the disk-read one, tested).
     * CK+/AFEW: the manifest ``spec.manifest`` (default ``data_manifests/<dataset>.csv``),
       the data under ``$SMATE_CKPLUS`` / ``$SMATE_AFEW`` (default ``<data root>/<dataset>``),
@@ -539,7 +541,8 @@ def datasets_for(spec: Any, *, progress: bool = True, cache_dir: Any = None,
             df_, root = _synthfer_tables(name, src.get("subjects", spec.subjects), src.get("seed", spec.data_seed),
                                          src.get("image_size", spec.image_size), spec.folds, progress)
         else:
-            df, root = _synthfer_tables(name, spec.subjects, spec.data_seed, spec.image_size, spec.folds, progress)
+            df, root = _synthfer_tables(name, spec.subjects, spec.data_seed, spec.image_size, spec.folds, progress,
+                                        dict(getattr(spec, "synth_knobs", ())))
         prep: Any = Resize(spec.resize)
     elif name in ("ckplus", "afew"):
         path = Path(spec.manifest) if spec.manifest else manifest_dir() / f"{name}.csv"

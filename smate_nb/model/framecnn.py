@@ -26,14 +26,14 @@ __all__ = ["FrameCNNConfig", "FRAMECNN_CONFIGS", "FrameCNN", "build_framecnn"]
 class FrameCNNConfig:
     """Widths of the conv stages (each halves the resolution) and the classifier size."""
 
-    widths: tuple[int, ...] = (32, 64, 128, 128)
+    widths: tuple[int, ...] = (16, 32, 64, 64)
     num_classes: int = 7
     in_channels: int = 3
     dropout: float = 0.1
 
 
 FRAMECNN_CONFIGS = {
-    "framecnn_small": FrameCNNConfig(widths=(32, 64, 128, 128)),
+    "framecnn_small": FrameCNNConfig(widths=(16, 32, 64, 64)),
     "framecnn_smoke": FrameCNNConfig(widths=(8, 16)),
 }
 
