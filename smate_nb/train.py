@@ -161,13 +161,19 @@ class ExperimentConfig:
 
     def key(self) -> str:
         """16 hex digits of SHA-256 over the canonical JSON (device excluded: results do not depend on it
-        beyond numerics, and a CPU result should be found by a GPU session)."""
+        beyond numerics, and a CPU result should be found by a GPU session; for SynthFER the generator
+        version is included, so results never outlive a change of the data's pixels)."""
         import hashlib
 
         d = self.to_dict()
         d.pop("device")
         if not d["tag"]:
             d.pop("tag")
+        if self.data.dataset.startswith("synthfer"):
+            # A new generator version changes the pixels: a stored result must not survive it.
+            from .data.synthfer import GENERATOR_VERSION
+
+            d["data"]["generator_version"] = GENERATOR_VERSION
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **sections: Any) -> "ExperimentConfig":

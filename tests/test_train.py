@@ -106,3 +106,13 @@ def test_frame_cnn_baseline_trains_through_the_same_engine(tmp_path):
     cfg = tiny_config(model={"arch": "framecnn_smoke"}, optim={"epochs": 4})
     r = fit(cfg, data=tiny_data(), root=tmp_path, progress=False)
     assert r["history"][-1]["train_loss"] < r["history"][0]["train_loss"]
+
+
+def test_synthfer_generator_version_is_part_of_the_key(monkeypatch):
+    import smate_nb.data.synthfer as sf
+
+    cfg = tiny_config(data={"dataset": "synthfer-lab"})
+    before = cfg.key()
+    monkeypatch.setattr(sf, "GENERATOR_VERSION", sf.GENERATOR_VERSION + ".test")
+    assert cfg.key() != before
+    assert tiny_config().key() == tiny_config().key()        # custom data: no generator involved
