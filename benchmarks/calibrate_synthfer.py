@@ -88,8 +88,14 @@ def load_split(variant: str, subjects: int, seed: int, image_size: int, folds: i
     return out
 
 
+INPUT_NORM = {"none": (0.0, 1.0), "center": (0.5, 0.5), "standardize": (0.5, 0.25)}
+_norm = INPUT_NORM["center"]
+
+
 def to_input(x: torch.Tensor) -> torch.Tensor:
-    return x.permute(0, 1, 4, 2, 3).float().div_(255.0)
+    """uint8 B×T×H×W×C → float B×T×C×H×W, ``(x/255 − mean) / std`` (see ``--input-norm``)."""
+    mean, std = _norm
+    return x.permute(0, 1, 4, 2, 3).float().div_(255.0).sub_(mean).div_(std)
 
 
 def train_one(data: dict, seed: int, epochs: int, frames: int, crop: int, batch: int = 16, lr: float = 1e-3,
@@ -122,7 +128,7 @@ def train_one(data: dict, seed: int, epochs: int, frames: int, crop: int, batch:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            loss_sum += float(loss) * len(idx)
+            loss_sum += float(loss.detach()) * len(idx)
             step += 1
         model.eval()
         with torch.no_grad():
@@ -151,11 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--arch", default="vivit_cpu_fe")
+    ap.add_argument("--lr", type=float, default=1e-4,
+                    help="peak learning rate (1e-3, the cpu profile's value, leaves vivit_cpu_fe at chance)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--input-norm", choices=sorted(INPUT_NORM), default="center",
+                    help="none: [0, 1]; center: [-1, 1] (Scenic's zero_centering); standardize: (x − 0.5)/0.25")
     ap.add_argument("--knob", action="append", default=[], help="SynthFER knob, e.g. identity_variance=0.4")
     ap.add_argument("--data-root", default=None, help="where to generate (default: the data root)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    global _norm
+    _norm = INPUT_NORM[args.input_norm]
     knobs = dict(_parse_knob(k) for k in args.knob)
     stride = args.stride or (1 if args.variant == "lab" else 2)
     print(f"SynthFER {args.variant}: subjects={args.subjects} image_size={args.image_size} seed={args.data_seed} "
@@ -164,13 +177,14 @@ def main(argv: list[str] | None = None) -> int:
                       stride, args.resize, args.crop, args.data_root)
     print(f"  data ready: train {len(data['train'][1])} clips, test {len(data['test'][1])} clips "
           f"(generation {data['generate_s']:.0f}s)", flush=True)
-    runs = [train_one(data, s, args.epochs, args.frames, args.crop, arch=args.arch) for s in args.seeds]
+    runs = [train_one(data, s, args.epochs, args.frames, args.crop, batch=args.batch, lr=args.lr, arch=args.arch)
+            for s in args.seeds]
     accs = [r["final_acc"] for r in runs]
     summary = {
         "variant": args.variant, "subjects": args.subjects, "image_size": args.image_size, "data_seed": args.data_seed,
         "knobs": {k: (list(v) if isinstance(v, tuple) else v) for k, v in knobs.items()},
         "generator_version": sf.GENERATOR_VERSION, "frames": args.frames, "stride": stride, "resize": args.resize,
-        "crop": args.crop, "epochs": args.epochs, "arch": args.arch, "n_train": len(data["train"][1]),
+        "crop": args.crop, "epochs": args.epochs, "arch": args.arch, "lr": args.lr, "batch": args.batch, "input_norm": args.input_norm, "n_train": len(data["train"][1]),
         "n_test": len(data["test"][1]), "final_acc_mean": float(np.mean(accs)), "final_acc_std": float(np.std(accs)),
         "torch_threads": torch.get_num_threads(), "runs": runs,
     }

@@ -128,3 +128,15 @@ def test_few_steps_of_training_lower_the_loss():
     assert losses[0] == pytest.approx(math.log(4), abs=1e-5)   # zero head: uniform prediction
     assert losses[-1] < 0.5 * losses[0]
     assert all(p.grad is not None for n, p in m.named_parameters() if p.requires_grad)
+
+
+def test_zero_centering_maps_inputs_to_minus_one_one():
+    torch.manual_seed(0)
+    a = build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7).eval()
+    b = build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7, zero_centering=False).eval()
+    b.load_state_dict(a.state_dict())
+    torch.nn.init.normal_(a.head.weight)
+    b.head.weight.data.copy_(a.head.weight)
+    x = torch.rand(2, 8, 3, 32, 32)
+    assert torch.allclose(a(x), b(2 * x - 1), atol=1e-5)
+    assert not torch.allclose(a(x), b(x), atol=1e-3)

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
