@@ -145,7 +145,8 @@ def run_notebook(nb_path: Path, profile: str, reports_root: Path, extra: dict[st
             if not tmp.exists() or tmp.stat().st_size == 0:
                 tmp.write_text(nb_path.read_text())
     result.seconds = time.perf_counter() - t0
-    write_json(stamp_path, {"stamp": stamp, "parameters": parameters, **asdict(result)})
+    # The stamp names the executed notebook relative to its folder: committed reports carry no machine paths.
+    write_json(stamp_path, {"stamp": stamp, "parameters": parameters, **asdict(result), "output": out_nb.name})
     return result
 
 
