@@ -47,6 +47,8 @@ from . import __version__
 from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
 from .io import write_json
 from .metrics import summarize
+from .preprocess.augment import AugmentConfig, augment, make_views, test_transform
+from .preprocess.lbp import lbp_image
 
 __all__ = [
     "DataSpec", "ModelSpec", "PreprocSpec", "OptimSpec", "ExperimentConfig", "NonFiniteLossError",
@@ -257,9 +259,6 @@ def prepare_inputs(batch: torch.Tensor, data: DataSpec, pre: PreprocSpec, train:
         ``(clip [B, T, C, crop, crop] float in [0, 1], views or None)`` — views is the list
         of N augmented views (+ the LBP view) for mixed-token embedding.
     """
-    from .preprocess.augment import AugmentConfig, augment, make_views, test_transform
-    from .preprocess.lbp import lbp_image
-
     if batch.ndim != 5:
         raise ValueError(f"expected uint8 clips [B, T, H, W, C], got {tuple(batch.shape)}")
     x = batch.permute(0, 1, 4, 2, 3)
@@ -372,7 +371,7 @@ def predict(model: nn.Module, dataset: Dataset, data: DataSpec, device: torch.de
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, sampler=sampler, collate_fn=_collate)
     was_training = model.training
     model.eval()
-    ys, ps, idx = [], [], []
+    ys, ps = [], []
     with torch.no_grad():
         for clips, labels in tqdm(loader, desc="eval", leave=False, disable=not progress):
             clip, _ = prepare_inputs(clips.to(device, non_blocking=True), data, PreprocSpec(), train=False)
