@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# benchmarks/gpu_session.sh — every GPU check of the project in one device call (≈ 5–8 min on one H100/H200).
+#
+#   1. the CUDA-only tests (LBP and augmentation: GPU result == CPU result), skipped on CPU-only machines;
+#   2. benchmarks/gpu_engine_check.py — fit() on the GPU: bf16 autocast, on-device augmentation + LBP + Eq. 7
+#      mixing, checkpoints, stored-result reuse, interrupt + resume;
+#   3. benchmarks/gpu_check.sh — notebook 06 (Table 5) in the paper profile.
+#
+# On this workplace's device machine (nothing to carry):
+#     run(command="bash benchmarks/gpu_session.sh", timeout_s=560)
+# Files back in $OUT: the eight of gpu_check.sh; the logs of steps 1–2 (and the engine check's JSON) are appended
+# to $OUT/gpu_check.log, because the device tool returns at most eight files.
+# Exit status: 0 only if all three steps passed.
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export OUT="${OUT:-$REPO/gpu_check_out}" PYTHONUNBUFFERED=1 OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+PYTHON="${PYTHON:-python3}"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/smate_gpu_session.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+# Generated data, caches and runs stay out of the repository copy.
+export SMATE_DATA="$TMP/data" SMATE_CACHE="$TMP/cache" SMATE_RUNS="$TMP/runs"
+mkdir -p "$OUT"
+
+echo "== 1. CUDA tests ($(date -u +%T))" | tee "$TMP/extra.log"
+( cd "$REPO" && timeout 120 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_lbp.py tests/test_augment.py \
+    -k "gpu" ) 2>&1 | tee -a "$TMP/extra.log"
+S1=${PIPESTATUS[0]}
+
+echo "== 2. engine check ($(date -u +%T))" | tee -a "$TMP/extra.log"
+timeout 150 "$PYTHON" "$REPO/benchmarks/gpu_engine_check.py" "$TMP/engine_check.json" 2>&1 | tee -a "$TMP/extra.log"
+S2=${PIPESTATUS[0]}
+
+echo "== 3. Table 5 notebook ($(date -u +%T))"
+SMATE_CHECK_TIMEOUT="${SMATE_CHECK_TIMEOUT:-400}" bash "$REPO/benchmarks/gpu_check.sh"
+S3=$?
+
+{ echo; echo "######## gpu_session.sh: steps 1–2"; cat "$TMP/extra.log"
+  echo "== engine_check.json"; cat "$TMP/engine_check.json" 2>/dev/null || echo "(not written)"
+  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3"; } >>"$OUT/gpu_check.log"
+echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3"
+[[ $S1 == 0 && $S2 == 0 && $S3 == 0 ]]
