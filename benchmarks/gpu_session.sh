@@ -4,10 +4,12 @@
 #   1. the CUDA-only tests (LBP and augmentation: GPU result == CPU result), skipped on CPU-only machines;
 #   2. benchmarks/gpu_engine_check.py — fit() on the GPU: bf16 autocast, on-device augmentation + LBP + Eq. 7
 #      mixing, checkpoints, stored-result reuse, interrupt + resume;
-#   3. benchmarks/gpu_check.sh — notebook 06 (Table 5) in the paper profile.
+#   3. benchmarks/gpu_check.sh — notebook 06 (Table 5) in the paper profile (batch 32);
+#   4. the same notebook at 224² only with a second batch size (SMATE_SESSION_BATCH2, default 64; empty skips it):
+#      timing + fast-path ablation, to see how MFU moves with batch. Its tables are appended to $OUT/table5.md.
 #
 # On this workplace's device machine (nothing to carry):
-#     run(command="bash benchmarks/gpu_session.sh", timeout_s=560)
+#     run(command="bash benchmarks/gpu_session.sh", timeout_s=560)      # ≈ 5 min on an H200
 # Files back in $OUT: the eight of gpu_check.sh; the logs of steps 1–2 (and the engine check's JSON) are appended
 # to $OUT/gpu_check.log, because the device tool returns at most eight files.
 # Exit status: 0 only if all three steps passed.
@@ -34,8 +36,20 @@ echo "== 3. Table 5 notebook ($(date -u +%T))"
 SMATE_CHECK_TIMEOUT="${SMATE_CHECK_TIMEOUT:-400}" bash "$REPO/benchmarks/gpu_check.sh"
 S3=$?
 
-{ echo; echo "######## gpu_session.sh: steps 1–2"; cat "$TMP/extra.log"
+S4=0
+if [[ -n "${SMATE_SESSION_BATCH2-64}" ]]; then
+  B2="${SMATE_SESSION_BATCH2-64}"
+  echo "== 4. Table 5 notebook at 224², batch $B2 ($(date -u +%T))"
+  OUT="$TMP/batch2" SMATE_CHECK_TIMEOUT=300 SMATE_CHECK_PARAMS="batch_size=$B2 crops=[224] profile_ops=False pipeline_check=False ${SMATE_CHECK_PARAMS:-}" \
+    bash "$REPO/benchmarks/gpu_check.sh" 2>&1 | tee "$TMP/batch2.log" | grep -v "^\[plain runner\]"
+  S4=${PIPESTATUS[0]}
+  { echo; echo "# Second pass: batch $B2 at 224² (gpu_session.sh step 4)"; echo
+    sed '1d' "$TMP/batch2/table5.md" 2>/dev/null || echo "(no tables: status $S4)"; } >>"$OUT/table5.md"
+  cat "$TMP/batch2.log" >>"$TMP/extra.log"
+fi
+
+{ echo; echo "######## gpu_session.sh: steps 1, 2 and 4"; cat "$TMP/extra.log"
   echo "== engine_check.json"; cat "$TMP/engine_check.json" 2>/dev/null || echo "(not written)"
-  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3"; } >>"$OUT/gpu_check.log"
-echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3"
-[[ $S1 == 0 && $S2 == 0 && $S3 == 0 ]]
+  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4"; } >>"$OUT/gpu_check.log"
+echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4"
+[[ $S1 == 0 && $S2 == 0 && $S3 == 0 && $S4 == 0 ]]

@@ -305,8 +305,9 @@ def _dist_setup(device: torch.device) -> _Dist:
 def _resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if name == "cuda":
+        # An explicit index: torch.cuda.set_device refuses a bare "cuda"; under torchrun each rank takes its own.
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", local_rank)))
     return torch.device(name)
 
 

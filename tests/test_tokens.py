@@ -28,6 +28,18 @@ def test_tubelet_matches_explicit_projection(tubelet, shape):
     assert torch.allclose(out, _reference_tokens(emb, clip), atol=1e-5)
 
 
+@pytest.mark.parametrize("tubelet,shape", [((2, 16, 16), (2, 9, 3, 40, 35)), ((1, 4, 4), (1, 3, 3, 9, 8))])
+def test_tubelet_equals_the_strided_conv3d_its_weights_belong_to(tubelet, shape):
+    # The forward is a GEMM over tubes, the weights stay a Conv3d's (checkpoints, ViT inflation): both readings
+    # must give the same tokens, remainders dropped as VALID padding does.
+    torch.manual_seed(1)
+    emb = TubeletEmbedding(3, 5, tubelet).double()
+    clip = torch.rand(*shape, dtype=torch.float64)
+    ref = torch.nn.functional.conv3d(clip.transpose(1, 2), emb.proj.weight, emb.proj.bias, stride=tubelet)
+    ref = ref.flatten(3).permute(0, 2, 3, 1)                                   # b d nt (nh nw) → b nt (nh nw) d
+    assert torch.allclose(emb(clip), ref, atol=1e-12)
+
+
 def test_paper_geometry_gives_12_by_196_tokens():
     with torch.device("meta"):
         out = TubeletEmbedding(3, 768, (2, 16, 16))(torch.empty(1, 25, 3, 224, 224))
