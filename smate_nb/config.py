@@ -114,7 +114,7 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         description="minutes per study on a 2-core laptop; the README's main job",
         model="vivit_cpu_fe",
-        data=DataConfig(subjects=40, image_size=112, folds=5),
+        data=DataConfig(subjects=40, image_size=112, folds=10),
         clip=ClipConfig(num_frames=16, stride_lab=1, stride_wild=2, resize=72, crop=64),
         # lr 3e-4: the SynthFER calibration's ViViT learnt at 3e-4 and 1e-4, never at 1e-3.
         train=TrainConfig(epochs=20, batch_size=16, lr=3e-4, warmup_epochs=1.0, seeds=(0, 1, 2)),
