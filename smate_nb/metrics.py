@@ -6,14 +6,18 @@
   recall; it is left out rather than counted as 0 or 1).
 * Intervals: percentile bootstrap over test samples (resampled with
   replacement, seeded), 95 % by default.
+* Two models on the same folds: :func:`paired_comparison` (per-fold
+  differences, wins / ties / losses, exact two-sided sign test).
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "war", "uar", "per_class_recall", "bootstrap_ci", "summarize", "mean_std"]
+__all__ = ["confusion_matrix", "war", "uar", "per_class_recall", "bootstrap_ci", "summarize", "mean_std",
+           "sign_test", "paired_comparison"]
 
 
 def _as_int(a: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -96,3 +100,42 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof = 1; 0 for a single value)."""
     v = np.asarray(values, dtype=np.float64)
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def sign_test(n_better: int, n_worse: int) -> float:
+    """Two-sided exact sign test: the probability, if either side were equally likely to win each pair, of a split
+    at least as uneven as ``n_better : n_worse`` (ties are left out before calling, as the test prescribes).
+
+    Args:
+        n_better, n_worse: pairs where the candidate scored higher / lower than the reference.
+    Returns:
+        p-value in (0, 1]; 1.0 when there are no untied pairs.
+    """
+    if n_better < 0 or n_worse < 0:
+        raise ValueError(f"sign_test: counts must be ≥ 0, got {n_better}, {n_worse}")
+    n, k = n_better + n_worse, min(n_better, n_worse)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def paired_comparison(candidate: Sequence[float], reference: Sequence[float]) -> dict:
+    """Compare two models evaluated on the same splits (e.g. the same test fold and seed), pair by pair.
+
+    Args:
+        candidate, reference: one score per split, in the same order (equal lengths).
+    Returns:
+        ``{"pairs", "mean_diff", "std_diff" (ddof 1; NaN for one pair), "better", "equal", "worse",
+        "sign_test_p"}`` — differences are candidate − reference.
+    """
+    a, b = np.asarray(candidate, dtype=float), np.asarray(reference, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired_comparison: need two 1-D sequences of equal length, got {a.shape} and {b.shape}")
+    d = a - b
+    better, worse = int((d > 0).sum()), int((d < 0).sum())
+    return {"pairs": int(d.size), "mean_diff": float(d.mean()) if d.size else math.nan,
+            "std_diff": float(d.std(ddof=1)) if d.size > 1 else math.nan,
+            "better": better, "equal": int(d.size - better - worse), "worse": worse,
+            "sign_test_p": sign_test(better, worse)}
+

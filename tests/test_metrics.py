@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from smate_nb.metrics import bootstrap_ci, confusion_matrix, mean_std, per_class_recall, summarize, uar, war
+from smate_nb.metrics import (bootstrap_ci, confusion_matrix, mean_std, paired_comparison, per_class_recall,
+                              sign_test, summarize, uar, war)
 
 
 def test_hand_computed_metrics():
@@ -39,3 +40,29 @@ def test_summarize_and_errors():
         confusion_matrix([0, 5], [0, 1], 3)
     with pytest.raises(ValueError, match="y_pred"):
         confusion_matrix([0, 1], [0], 3)
+
+
+@pytest.mark.parametrize("better,worse", [(9, 1), (8, 0), (5, 5), (0, 3), (12, 7), (1, 0), (30, 10)])
+def test_sign_test_matches_scipy_binomtest(better, worse):
+    from scipy.stats import binomtest
+    assert sign_test(better, worse) == pytest.approx(binomtest(better, better + worse, 0.5).pvalue, rel=1e-12)
+
+
+def test_sign_test_hand_values_and_edges():
+    assert sign_test(9, 1) == pytest.approx(2 * (1 + 10) / 1024)        # 2 · P(X ≤ 1), X ~ Bin(10, ½)
+    assert sign_test(8, 0) == pytest.approx(2 / 256)
+    assert sign_test(0, 0) == 1.0 and sign_test(3, 3) == 1.0
+    with pytest.raises(ValueError, match="≥ 0"):
+        sign_test(-1, 2)
+
+
+def test_paired_comparison_counts_and_differences():
+    r = paired_comparison([70, 80, 60, 50], [60, 80, 65, 40])
+    assert r["pairs"] == 4 and (r["better"], r["equal"], r["worse"]) == (2, 1, 1)
+    assert r["mean_diff"] == pytest.approx(3.75) and r["std_diff"] == pytest.approx(np.std([10, 0, -5, 10], ddof=1))
+    assert r["sign_test_p"] == pytest.approx(1.0)
+    one = paired_comparison([1.0], [0.0])
+    assert np.isnan(one["std_diff"]) and one["better"] == 1
+    with pytest.raises(ValueError, match="equal length"):
+        paired_comparison([1, 2], [1])
+
