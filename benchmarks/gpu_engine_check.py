@@ -11,6 +11,8 @@ What it runs (smoke-sized, about a minute on one GPU):
 3. Resume on the device: the same run interrupted after epoch 1 and resumed must end with the
    same metrics as the uninterrupted one (bf16 on GPU is deterministic enough for argmax
    predictions on this tiny model; the losses are compared with a tolerance and reported).
+4. DDP through torchrun on the device: one process per GPU with NCCL (a single GPU gives world size 1, which
+   still runs the process group, DistributedSampler, DDP wrapper and gathered evaluation); on CPU two gloo ranks.
 
 Writes one JSON (path = first argument, default ``gpu_engine_check.json``) and prints it.
 Exit status 0 only if every check passed. Usage::
@@ -125,6 +127,31 @@ def main() -> int:
                 "metrics_resumed": {k: r["metrics"][k] for k in ("war", "uar") if k in r["metrics"]}}
 
     record("interrupt_and_resume", run_resume)
+
+    def run_ddp():
+        # torchrun with one process per GPU on the device (NCCL on CUDA, gloo on CPU): the engine's DDP path —
+        # process group, DistributedSampler, DDP wrapper, gathered evaluation — on the backend CI cannot reach.
+        import socket
+        import subprocess
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        nproc = max(1, torch.cuda.device_count()) if dev.type == "cuda" else 2
+        work = root / "ddp"
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
+               "127.0.0.1", "--master_port", str(port), str(REPO / "tests" / "_ddp_worker.py"), str(work)]
+        env = {**os.environ, "SMATE_DDP_DEVICE": dev.type, "OMP_NUM_THREADS": "1"}
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+        if proc.returncode != 0:
+            return {"ok": False, "nproc": nproc, "stderr_tail": proc.stderr[-2000:]}
+        ranks = [json.loads((work / f"rank{r}.json").read_text()) for r in range(nproc)]
+        agree = all(r["weights"] == ranks[0]["weights"] and r["y_pred"] == ranks[0]["y_pred"] for r in ranks)
+        return {"ok": agree and all(r["world"] == nproc for r in ranks), "nproc": nproc,
+                "backend": "nccl" if dev.type == "cuda" else "gloo", "ranks_agree": agree,
+                "war": ranks[0]["war"], "test_clips_scored": len(ranks[0]["y_true"])}
+
+    record("ddp_torchrun", run_ddp)
     report["ok"] = ok
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=str) + "\n")

@@ -14,7 +14,8 @@ from smate_nb.train import fit  # noqa: E402
 torch.set_num_threads(1)
 out = Path(sys.argv[1])
 final = {}
-result = fit(tiny_config(), data=tiny_data(), root=out / "runs", progress=False,
+# SMATE_DDP_DEVICE=cuda: the same run on GPUs (NCCL), as benchmarks/gpu_engine_check.py does.
+result = fit(tiny_config(device=os.environ.get("SMATE_DDP_DEVICE", "cpu")), data=tiny_data(), root=out / "runs", progress=False,
              on_epoch_end=lambda e, m: final.update(weights=float(sum(p.double().sum() for p in m.parameters()))))
 rank = int(os.environ["RANK"])
 (out / f"rank{rank}.json").write_text(json.dumps({

@@ -21,8 +21,10 @@ def test_engine_check_passes_on_cpu(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     doc = json.loads(out.read_text())
     checks = doc["checks"]
-    assert doc["ok"] and set(checks) == {"prepare_inputs_parity", "fit_bf16_mixed_tokens", "interrupt_and_resume"}
+    assert doc["ok"] and set(checks) == {"prepare_inputs_parity", "fit_bf16_mixed_tokens", "interrupt_and_resume",
+                                     "ddp_torchrun"}
     assert all(c["ok"] for c in checks.values())
+    assert checks["ddp_torchrun"]["nproc"] == 2 and checks["ddp_torchrun"]["ranks_agree"]   # gloo on CPU
     # On CPU the "device" copy of the evaluation transform is the same computation: exactly equal.
     assert checks["prepare_inputs_parity"]["eval_transform_max_abs_diff"] == 0.0
     assert len(checks["prepare_inputs_parity"]["train_views"]) == 3          # 2 augmented views + the LBP view
