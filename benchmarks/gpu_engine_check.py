@@ -141,7 +141,9 @@ def main() -> int:
         work = root / "ddp"
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
                "127.0.0.1", "--master_port", str(port), str(REPO / "tests" / "_ddp_worker.py"), str(work)]
-        env = {**os.environ, "SMATE_DDP_DEVICE": dev.type, "OMP_NUM_THREADS": "1"}
+        # The workers import smate_nb as this script does (from the checkout, installed or not).
+        path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "SMATE_DDP_DEVICE": dev.type, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
         if proc.returncode != 0:
             return {"ok": False, "nproc": nproc, "stderr_tail": proc.stderr[-2000:]}
