@@ -21,4 +21,5 @@ rank = int(os.environ["RANK"])
 (out / f"rank{rank}.json").write_text(json.dumps({
     "world": result["world_size"], "weights": final["weights"], "y_pred": result["predictions"]["y_pred"],
     "y_true": result["predictions"]["y_true"], "war": result["metrics"]["war"]}))
-torch.distributed.destroy_process_group()
+if torch.distributed.is_initialized():     # world size 1 runs fit()'s single-process path
+    torch.distributed.destroy_process_group()
