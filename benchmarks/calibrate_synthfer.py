@@ -50,7 +50,7 @@ import torch.nn.functional as F  # noqa: E402
 from smate_nb.data import synthfer as sf  # noqa: E402
 from smate_nb.data.clips import LONG_POLICY, SHORT_POLICY, ClipDataset, Resize, center_crop  # noqa: E402
 from smate_nb.data.manifest import planned_manifest  # noqa: E402
-from smate_nb.io import write_json  # noqa: E402
+from smate_nb.files import write_json  # noqa: E402
 
 
 def _parse_knob(s: str) -> tuple[str, object]:

@@ -22,7 +22,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from skimage import data  # noqa: E402
 
-from smate_nb.io import write_json  # noqa: E402
+from smate_nb.files import write_json  # noqa: E402
 from smate_nb.preprocess import faces as F  # noqa: E402
 
 COLS = ["backend", "smooth_sigma", "frame_size", "ms_per_frame", "detect_ms_per_frame", "landmark_ms_per_frame",

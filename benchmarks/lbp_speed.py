@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from smate_nb.io import write_json  # noqa: E402
+from smate_nb.files import write_json  # noqa: E402
 from smate_nb.preprocess.lbp import speed_report  # noqa: E402
 
 TARGETS = {"skimage": 2.0, "3x3": 15.0}

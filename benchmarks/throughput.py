@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     result = _finite(run(args))
     text = json.dumps(result, indent=2, default=_json_default)
     if args.out:
-        from smate_nb.io import write_text
+        from smate_nb.files import write_text
 
         write_text(Path(args.out), text + "\n")
         print(f"wrote {args.out}", file=sys.stderr)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .io import atomic_path, write_json
+from .files import atomic_path, write_json
 
 __all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_exists"]
 

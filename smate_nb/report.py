@@ -9,7 +9,7 @@ writes through it, so all outputs of a profile land in one tree::
         executed/<notebook>.ipynb       (written by the suite runner)
         README.md                       (index, written by the suite runner)
 
-Writes are atomic (:mod:`smate_nb.io`). Each table's Markdown carries a
+Writes are atomic (:mod:`smate_nb.files`). Each table's Markdown carries a
 caption and, where given, the paper's numbers beside ours.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_path, write_json, write_text
+from .files import atomic_path, write_json, write_text
 
 __all__ = ["Report", "default_reports_root"]
 

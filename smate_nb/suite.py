@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import PROFILES, get_profile
-from .io import atomic_path, write_json, write_text
+from .files import atomic_path, write_json, write_text
 from .report import default_reports_root
 
 __all__ = ["NotebookResult", "discover", "run_notebook", "run_suite", "write_index", "main"]

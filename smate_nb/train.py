@@ -45,7 +45,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from . import __version__
 from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
-from .io import write_json
+from .files import write_json
 from .metrics import summarize
 from .preprocess.augment import AugmentConfig, augment, make_views, test_transform
 from .preprocess.lbp import lbp_image

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from smate_nb.config import PROFILES, configure_threads, get_profile
-from smate_nb.io import atomic_path, write_json
+from smate_nb.files import atomic_path, write_json
 from smate_nb.model import VIVIT_CONFIGS, build_vivit
 
 

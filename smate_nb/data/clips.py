@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path, write_json
+from ..files import atomic_path, write_json
 from .labels import classes_of
 from .manifest import ManifestError, resolve_path, validate_manifest
 from .paths import cache_root

@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..io import write_text
+from ..files import write_text
 from . import synthfer as sf
 from .labels import AFEW_CLASSES, AFEW_FOLDERS, CKPLUS_CLASSES, CKPLUS_CODES, classes_of
 from .paths import data_root, manifest_dir

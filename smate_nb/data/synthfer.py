@@ -65,7 +65,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from ..io import atomic_path, write_json, write_text
+from ..files import atomic_path, write_json, write_text
 from .labels import AFEW_CLASSES, AFEW_FOLDER_OF, CKPLUS_CLASSES
 
 __all__ = [
