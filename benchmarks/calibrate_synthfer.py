@@ -4,7 +4,7 @@ The ``cpu`` profile's SynthFER defaults must let the studies show differences: a
 ViViT-FE trained a few minutes on a 2-core CPU should land well above chance (1/7 ≈ 14 %)
 and well below 100 % on the subject-independent test split (aim: 55–85 % top-1 on
 ``lab``, 30–60 % on ``wild``). This script measures exactly that, so the numbers in
-``notebooks/00_data.ipynb`` can be reproduced and the knobs re-tuned after a change to
+``notebooks/09_appendix_data.ipynb`` can be reproduced and the knobs re-tuned after a change to
 the generator.
 
 Protocol (deliberately simple and fixed):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # benchmarks/gpu_check.sh — paper Table 5 on a GPU, in one short run.
 #
-# Runs notebooks/06_cost_by_crop.ipynb in the `paper` profile (ViViT-B/16x2 FE, 16 frames, crops 64/128/224/320,
+# Runs notebooks/07_cost_by_crop.ipynb in the `paper` profile (ViViT-B/16x2 FE, 16 frames, crops 64/128/224/320,
 # batch 32, bf16 autocast, fused AdamW; step profile; data pipeline vs model step; fast-path ablation at 224²) and
 # writes the tables and one JSON to $OUT. Budget: well under 8 minutes on one H100/H200 (a few hundred training
 # steps plus one torch.compile); no network, no installs.
@@ -39,7 +39,7 @@
 #   table5.json            device, parameters, runner, wall time, and every table's rows + metadata
 #   table5_throughput.csv  the main throughput table
 #   cost_vs_crop.png       MACs and throughput against crop size
-#   06_cost_by_crop.ipynb  the executed notebook
+#   07_cost_by_crop.ipynb  the executed notebook
 #   reports.tar.gz         the whole reports/<profile>/ tree of the run
 #   gpu_check.log          the run's log
 #   device.txt             nvidia-smi (or CPU) description
@@ -53,7 +53,7 @@ DEVICE="${SMATE_CHECK_DEVICE:-auto}"
 PARAMS="${SMATE_CHECK_PARAMS:-}"
 RUNNER="${SMATE_CHECK_RUNNER:-auto}"
 TIMEOUT="${SMATE_CHECK_TIMEOUT:-450}"
-NB_NAME="06_cost_by_crop"
+NB_NAME="07_cost_by_crop"
 NB="$REPO/notebooks/$NB_NAME.ipynb"
 
 if [[ -z "${PYTHON:-}" ]]; then

@@ -2,7 +2,7 @@
 
 Targets (batch of 16 frames at 224², one thread): the ``skimage``-exact
 variant ≥ 2× faster than calling scikit-image per frame, ``3x3`` ≥ 15×.
-These are measured here and in ``notebooks/01_preprocessing.ipynb``, not
+These are measured here and in ``notebooks/02_preprocessing.ipynb``, not
 asserted in timed unit tests (a shared CI box's timings are too noisy).
 
     OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE python benchmarks/lbp_speed.py [--json out.json]

@@ -58,7 +58,7 @@ class NotebookResult:
 def discover(notebooks_dir: str | os.PathLike = DEFAULT_NOTEBOOKS, only: Iterable[str] | None = None) -> list[Path]:
     """The suite's notebooks in reading order (sorted by file name).
 
-    ``only``: names to keep — a stem (``03_model_walkthrough``), its part after the
+    ``only``: names to keep — a stem (``01_model_walkthrough``), its part after the
     number (``model_walkthrough``) or a unique substring. Unknown names raise
     ``ValueError`` listing the available ones.
     """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "gpu_check.sh"
-EXPECTED = {"table5.md", "table5.json", "table5_throughput.csv", "cost_vs_crop.png", "06_cost_by_crop.ipynb",
+EXPECTED = {"table5.md", "table5.json", "table5_throughput.csv", "cost_vs_crop.png", "07_cost_by_crop.ipynb",
             "reports.tar.gz", "gpu_check.log", "device.txt"}
 
 
@@ -46,7 +46,7 @@ def test_gpu_check_tiny_cpu_run(tmp_path):
         assert len(list(csv.DictReader(fh))) == 2
     md = (out / "table5.md").read_text()
     assert "## table5_macs" in md and "## table5_throughput" in md and "Device: **" in md
-    nb = json.loads((out / "06_cost_by_crop.ipynb").read_text())
+    nb = json.loads((out / "07_cost_by_crop.ipynb").read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(injected) == 1 and "crops = [64, 128]" in "".join(injected[0]["source"])
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
@@ -62,7 +62,7 @@ def test_gpu_check_reports_a_failing_notebook(tmp_path):
     assert r.returncode == 1
     doc = json.loads((out / "table5.json").read_text())
     assert doc["notebook_status"] == 1
-    nb = json.loads((out / "06_cost_by_crop.ipynb").read_text())
+    nb = json.loads((out / "07_cost_by_crop.ipynb").read_text())
     errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
     assert len(errors) == 1 and errors[0]["ename"] == "KeyError" and "no_such_model" in errors[0]["evalue"]
     assert nb["metadata"]["smate_plain_runner"]["failed_cell"] is not None

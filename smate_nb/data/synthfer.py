@@ -48,7 +48,7 @@ See :class:`SynthFERConfig` (all documented there): ``identity_variance``,
 ``subjects``; wild only: ``pose``, ``lighting``, ``clutter``, ``occlusion``,
 ``blur``, ``non_peak_fraction``. Defaults were calibrated so that a small
 ViViT-FE trained a few CPU minutes lands well between chance and 100 %
-(see ``notebooks/00_data.ipynb`` and ``benchmarks/calibrate_synthfer.py``).
+(see ``notebooks/09_appendix_data.ipynb`` and ``benchmarks/calibrate_synthfer.py``).
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ _VARIANT_ID = {"lab": 1, "wild": 2}
 _CODECS = {"XVID", "MJPG", "FFV1"}
 
 # Defaults calibrated with benchmarks/calibrate_synthfer.py (vivit_cpu_fe from scratch, 20 epochs on one
-# CPU thread; numbers in notebooks/00_data.ipynb): appearance variety decides how far a small ViViT gets
+# CPU thread; numbers in notebooks/09_appendix_data.ipynb): appearance variety decides how far a small ViViT gets
 # (lab top-1, seed 0: identity_variance 0.5 + 25 % colour → 30 %, 0.25 grey → 43 %, 0.1 grey → 57 %;
 # three seeds: resting_offset 0.5 / peak 0.6–1.0 → 57, 43, 57 %; resting 0.35 / peak 0.65–1.0 → 70, 41, 57 %).
 # Wild (two seeds): 40 and 38 % on the 130 balanced test clips; harsher drafts stayed at chance.

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Cost and throughput by crop size (paper Table 5)
+# # 07 · Cost and throughput by crop size (paper Table 5)
 #
 # Table 5 of SMaTE (Kim, Cho & Bae, Sensors 2022) gives, for CK+ clips of **16 frames at stride 2**, the cost of the
 # ViViT-B/16x2 FE backbone at four crop sizes and how many training steps per minute an RTX A6000 ran:
@@ -93,7 +93,7 @@ from smate_nb.report import Report
 
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
-report = Report(profile, "06_cost_by_crop", reports_root)
+report = Report(profile, "07_cost_by_crop", reports_root)
 dev = tp.resolve_device(device)
 on_gpu = dev.type == "cuda"
 

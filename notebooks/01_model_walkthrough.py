@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 03 · The SMaTE model, step by step (paper §3.2, Fig. 10, Table 1)
+# # 01 · The SMaTE model, step by step (paper §3.2, Fig. 10, Table 1)
 #
 # This notebook walks through the model of *SMaTE: A Segment-Level Feature Mixing and Temporal Encoding Framework
 # for Facial Expression Recognition* (Kim, Cho & Bae, Sensors 2022) with the package's own code — nothing here is
@@ -53,7 +53,7 @@ from smate_nb.report import Report
 
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
-report = Report(profile, "03_model_walkthrough", reports_root)
+report = Report(profile, "01_model_walkthrough", reports_root)
 torch.manual_seed(toy_seed)
 print(f"profile={P.name}: model {P.model}, {P.clip.num_frames} frames at {P.clip.crop}², torch threads={threads}")
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 00 · Data: SynthFER, manifests and clips
+# # 09 · Appendix — data: SynthFER, manifests and clips
 #
 # SMaTE (Kim, Cho & Bae, *Sensors* 2022) is evaluated on **CK+** (lab, neutral → peak sequences) and **AFEW**
 # (movie clips "in the wild"). Both are licensed: this suite never ships or downloads them. Every study
@@ -64,7 +64,7 @@ from smate_nb.report import Report
 
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
-report = Report(profile, "00_data", reports_root)
+report = Report(profile, "09_appendix_data", reports_root)
 print(f"profile {P.name}: lab = {P.data.lab}, wild = {P.data.wild}, {P.data.subjects} subjects at "
       f"{P.data.image_size}² (seed {P.data.seed}); clips of {P.clip.num_frames} frames, stride "
       f"{P.clip.stride_lab} (lab) / {P.clip.stride_wild} (wild); torch threads {threads}")
@@ -205,7 +205,7 @@ assert not set(wild_df[wild_df.split == "train"].subject) & set(wild_df[wild_df.
 # ## 5. People and their resting expressions
 #
 # Some people's neutral face looks slightly smiling, frowning or sad. That is the **appearance bias** the
-# paper studies in §2 (notebook 02): a model that has seen a person's neutral face at the start of each
+# paper studies in §2 (notebook 03): a model that has seen a person's neutral face at the start of each
 # sequence can subtract it; a clip that starts half-way through cannot. Below: the first (neutral) frame of
 # a few people, with their drawn resting expression.
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 01 · Preprocessing for FER (paper §3.1, Figs. 3–5)
+# # 02 · Preprocessing for FER (paper §3.1, Figs. 3–5)
 #
 # SMaTE feeds its video transformer with **aligned face clips**, **augmented views** of them and an
 # **LBP texture view** (paper Fig. 3):
@@ -71,7 +71,7 @@ from smate_nb.report import Report
 prof = get_profile(profile)
 threads = configure_threads(prof.torch_threads)
 cv2.setNumThreads(1)  # time OpenCV on one core too, like torch
-report = Report(prof.name, "01_preprocessing", root=reports_root)
+report = Report(prof.name, "02_preprocessing", root=reports_root)
 
 # How much work each profile does here (the smoke profile must finish well under a minute).
 scale = {
@@ -543,5 +543,5 @@ timing.round(3)
 # * LBP (Eqs. 1–2) comes in two variants: bit-exact scikit-image (interpolated diagonals) and the integer 3×3
 #   window; they differ on a large share of pixels, so a paper's "LBP" needs its variant named.
 #
-# Figures and tables of this run are in `reports/<profile>/figures/01_preprocessing__*.png` and
-# `reports/<profile>/tables/01_preprocessing__*.csv|md`.
+# Figures and tables of this run are in `reports/<profile>/figures/02_preprocessing__*.png` and
+# `reports/<profile>/tables/02_preprocessing__*.csv|md`.

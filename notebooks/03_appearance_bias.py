@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 02 · Appearance bias (paper §2, Figs. 1–2)
+# # 03 · Appearance bias (paper §2, Figs. 1–2)
 #
 # **The question.** Some people's *neutral* face already looks slightly smiling, frowning or sad. A model trained
 # only on sequences that start at a truly neutral first frame may learn "this face looks happy" from appearance
@@ -69,7 +69,7 @@ from smate_nb.train import experiment_from_profile, fit
 
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
-report = Report(profile, "02_appearance_bias", reports_root)
+report = Report(profile, "03_appearance_bias", reports_root)
 arch = {"auto": "framecnn_smoke" if profile == "smoke" else "framecnn_small", "vivit": P.model}.get(model_arch, model_arch)
 k = P.data.folds
 fold_list = list(range(k)) if folds is None else list(folds)
