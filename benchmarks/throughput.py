@@ -76,7 +76,7 @@ def synthfer_batches(args: argparse.Namespace, crop: int, resize: int, device: t
     """Batches of the real loading path: SynthFER lab clips via manifest → ClipDataset (cached) → DataLoader."""
     from torch.utils.data import DataLoader
 
-    from smate_nb.data.clips import datasets_for
+    from smate_nb.engine.data import datasets_for
     from smate_nb.train import DataSpec
 
     spec = DataSpec(dataset="synthfer-lab", test_fold=0, folds=2, num_frames=args.frames, stride=args.stride,

@@ -62,7 +62,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from smate_nb.config import configure_threads, get_profile
-from smate_nb.data.clips import datasets_for, sample_indices
+from smate_nb.data.clips import sample_indices
+from smate_nb.engine.data import datasets_for
 from smate_nb.metrics import mean_std
 from smate_nb.report import Report
 from smate_nb.train import experiment_from_profile, fit

@@ -324,9 +324,9 @@ def load_data(spec: DataSpec) -> tuple[Dataset, dict[float, Dataset], tuple[str,
     Returns ``(train, {test_start: test}, class_names)``; each dataset yields
     ``(uint8 [T, H, W, C], label)``.
     """
-    from .data.clips import datasets_for
+    from .engine.data import load_data as _load
 
-    return datasets_for(spec)
+    return _load(spec)
 
 
 # --------------------------------------------------------------------------------------------- loop

@@ -16,6 +16,7 @@ import torch
 
 from smate_nb.data import clips as C
 from smate_nb.data import manifest as M
+from smate_nb.engine.data import load_data
 from smate_nb.data import synthfer as sf
 
 
@@ -304,10 +305,10 @@ class _Spec:  # the fields of smate_nb.train.DataSpec that datasets_for reads
     manifest: str | None = None
 
 
-def test_datasets_for_engine(tmp_path, monkeypatch):
+def test_load_data_engine(tmp_path, monkeypatch):
     monkeypatch.setenv("SMATE_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SMATE_CACHE", str(tmp_path / "cache"))
-    train, tests, classes = C.datasets_for(_Spec(), progress=False)
+    train, tests, classes = load_data(_Spec(), progress=False)
     assert classes == sf.CKPLUS_CLASSES
     assert set(tests) == {0.0, 0.5}
     tr_subj = set(train.rows["subject"])
@@ -315,5 +316,5 @@ def test_datasets_for_engine(tmp_path, monkeypatch):
     assert tr_subj and te_subj and not tr_subj & te_subj  # subject-independent
     clip, label = tests[0.5][0]
     assert clip.shape == (4, 36, 36, 3) and 0 <= label < 7
-    both, _, _ = C.datasets_for(_Spec(train_starts=(0.0, 0.25)), progress=False)
+    both, _, _ = load_data(_Spec(train_starts=(0.0, 0.25)), progress=False)
     assert len(both) == 2 * len(train)

@@ -48,7 +48,6 @@ __all__ = [
     "to_model_input",
     "center_crop",
     "FaceAlign",
-    "datasets_for",
     "SHORT_POLICY",
     "LONG_POLICY",
 ]
@@ -456,7 +455,7 @@ def to_model_input(clips: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
-# Face alignment plug-in and the training engine's entry point
+# Face alignment plug-in
 # ----------------------------------------------------------------------------------------------
 
 class FaceAlign:
@@ -490,94 +489,3 @@ class FaceAlign:
 #: a plain window would cut most SynthFER/CK+ sequences before their peak).
 SHORT_POLICY = "repeat"
 LONG_POLICY = "spread"
-
-
-def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
-                     progress: bool, knobs: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Path]:
-    from . import synthfer as sf
-    from .manifest import planned_manifest
-
-    knobs = dict(knobs or {})
-    df = planned_manifest(dataset, subjects=subjects, seed=seed, image_size=image_size, folds=folds, **knobs)
-    root = sf.generate("lab" if dataset == "synthfer-lab" else "wild", None, subjects=subjects, seed=seed,
-                       image_size=image_size, progress=progress, **knobs)
-    df.attrs["root"] = str(root)
-    return df, root
-
-
-def datasets_for(spec: Any, *, progress: bool = True, cache_dir: Any = None,
-                 align_real: bool = True) -> tuple[Any, dict[float, ClipDataset], tuple[str, ...]]:
-    """Train and test datasets for the training engine's ``DataSpec`` (:mod:`smate_nb.train`).
-
-    * SynthFER (``synthfer-lab`` / ``synthfer-wild``): generated on demand (or reused) with
-      ``spec.subjects``, ``spec.data_seed``, ``spec.image_size`` and the generator knobs
-      ``spec.synth_knobs`` (``(name, value)`` pairs, e.g. ``resting_offset``); the manifest is the
-      plan's (identical to the disk-read one, tested).
-    * CK+/AFEW: the manifest ``spec.manifest`` (default ``data_manifests/<dataset>.csv``),
-      the data under ``$SMATE_CKPLUS`` / ``$SMATE_AFEW`` (default ``<data root>/<dataset>``),
-      faces aligned to ``spec.resize``² by :class:`FaceAlign` when ``align_real``.
-    * Split: ``spec.test_fold`` not None → that subject-independent fold (of ``spec.folds``)
-      is the test set and the other folds train; None → the manifest's ``train`` / ``test``.
-    * Sequences are decoded once, resized to ``spec.resize``² (so the engine's on-device
-      resize is a no-op) and cached; clips are ``spec.num_frames`` frames at ``spec.stride``
-      with :data:`SHORT_POLICY` / :data:`LONG_POLICY`.
-    * ``spec.train_starts``: every training sequence once per start point (a
-      ``ConcatDataset``); ``spec.test_starts``: one test dataset per start point.
-
-    Returns:
-        ``(train, {test_start: test}, class_names)``; items are ``(uint8 T×H×W×C tensor, label)``.
-    """
-    from torch.utils.data import ConcatDataset
-
-    from .labels import classes_of
-    from .manifest import load_manifest
-    from .paths import data_root, manifest_dir
-
-    name = spec.dataset
-    if name.startswith("synthfer-"):
-        if spec.manifest:
-            df = load_manifest(spec.manifest)
-            src = df.attrs["meta"].get("source", {}).get("synthfer", {})
-            df_, root = _synthfer_tables(name, src.get("subjects", spec.subjects), src.get("seed", spec.data_seed),
-                                         src.get("image_size", spec.image_size), spec.folds, progress)
-        else:
-            df, root = _synthfer_tables(name, spec.subjects, spec.data_seed, spec.image_size, spec.folds, progress,
-                                        dict(getattr(spec, "synth_knobs", ())))
-        prep: Any = Resize(spec.resize)
-    elif name in ("ckplus", "afew"):
-        path = Path(spec.manifest) if spec.manifest else manifest_dir() / f"{name}.csv"
-        df = load_manifest(path)
-        env = os.environ.get("SMATE_CKPLUS" if name == "ckplus" else "SMATE_AFEW")
-        root = Path(env) if env else data_root() / name
-        if not root.is_dir():
-            raise ManifestError(f"{name} root {root} does not exist; set "
-                                f"{'SMATE_CKPLUS' if name == 'ckplus' else 'SMATE_AFEW'}=/path/to/{name}")
-        if align_real:
-            from ..preprocess.faces import FaceConfig
-
-            prep = FaceAlign(FaceConfig(size=spec.resize))
-        else:
-            prep = Resize(spec.resize)
-    else:
-        raise ValueError(f"unknown dataset {name!r}; choose synthfer-lab, synthfer-wild, ckplus or afew")
-    if spec.test_fold is not None:
-        if "cv" not in set(df["split"]):
-            raise ValueError(f"{name}: test_fold={spec.test_fold} needs a k-fold manifest (CK+-style); use "
-                             "test_fold=None for a train/test manifest")
-        k = int(df["fold"].max()) + 1
-        if not 0 <= spec.test_fold < k:
-            raise ValueError(f"test_fold must be in 0..{k - 1}, got {spec.test_fold}")
-        if k != spec.folds:
-            raise ValueError(f"the {name} manifest has {k} folds but the spec asks for {spec.folds}; rebuild the "
-                             "manifest with that many folds or change DataSpec.folds")
-        train_rows, test_rows = df[df["fold"] != spec.test_fold], df[df["fold"] == spec.test_fold]
-    else:
-        train_rows, test_rows = df[df["split"] == "train"], df[df["split"] == "test"]
-    for part in (train_rows, test_rows):
-        part.attrs.update(df.attrs)
-    common = dict(num_frames=spec.num_frames, stride=spec.stride, short=SHORT_POLICY, long=LONG_POLICY,
-                  preprocess=prep, cache_dir=cache_dir)
-    trains = [ClipDataset(train_rows, root, start=float(s), **common) for s in spec.train_starts]
-    train: Any = trains[0] if len(trains) == 1 else ConcatDataset(trains)
-    tests = {float(s): ClipDataset(test_rows, root, start=float(s), **common) for s in spec.test_starts}
-    return train, tests, classes_of(name)

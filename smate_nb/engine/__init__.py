@@ -1,0 +1,1 @@
+"""The training engine (being assembled; see the package docstring once complete)."""
