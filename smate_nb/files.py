@@ -2,7 +2,9 @@
 
 Every writer here writes to a temporary file in the destination's folder and
 then renames it over the destination (``os.replace`` is atomic on POSIX and
-Windows when both paths are on one filesystem).
+Windows when both paths are on one filesystem). The file gets the permissions a
+plain ``open(dest, "w")`` would give it (``0o666`` minus the umask), not the
+owner-only ``0o600`` of :func:`tempfile.mkstemp`.
 """
 from __future__ import annotations
 
@@ -16,18 +18,40 @@ from typing import Any, Iterator
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_json"]
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux ``/proc``).
+
+    Elsewhere it is read by setting and restoring it (Python 3.11 has no ``os.getumask``).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; on success rename it onto ``dest``.
 
     The caller writes the file at the yielded path by any means (``cv2.imwrite``,
     ``fig.savefig``, ``safetensors.save_file``...). If the block raises, the
-    temporary file is removed and ``dest`` is untouched.
+    temporary file is removed and ``dest`` is untouched. The file's mode is
+    ``0o666 & ~umask``, as for a file created with ``open``.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or dest.suffix, dir=dest.parent)
-    os.close(fd)
+    try:
+        if hasattr(os, "fchmod"):  # mkstemp creates 0o600; give what open() would (0o666 & ~umask)
+            os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path

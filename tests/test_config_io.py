@@ -53,3 +53,21 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("crash mid-write")
     assert dest.read_text().startswith('{\n  "a"')           # old content intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_respect_the_umask(tmp_path, umask, mode):
+    # mkstemp creates 0o600 files; an atomic write must give what open() gives: 0o666 & ~umask
+    old = os.umask(umask)
+    try:
+        write_json(tmp_path / "report.json", {"a": 1})
+        with atomic_path(tmp_path / "figure.png") as tmp:
+            tmp.write_bytes(b"png")
+        with atomic_path(tmp_path / "plain.txt") as tmp:
+            pass                                              # the caller may write nothing at all
+        with open(tmp_path / "reference.txt", "w") as f:
+            f.write("x")
+    finally:
+        os.umask(old)
+    for name in ("report.json", "figure.png", "plain.txt", "reference.txt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
