@@ -15,13 +15,22 @@ training from scratch or from a **ViT-B/16 image checkpoint you already have**
   grid differs (e.g. a 224² checkpoint used at crop 64);
 * temporal encoder, temporal CLS and head stay randomly initialised.
 
-Two layouts are recognised: timm (``patch_embed.proj.weight``, ``blocks.N.attn.qkv``…)
-and Hugging Face ``ViTModel`` (``embeddings.patch_embeddings.projection.weight``,
-``encoder.layer.N.attention.attention.query``…, with or without a ``vit.`` prefix).
+Three layouts are recognised: timm (``patch_embed.proj.weight``, ``blocks.N.attn.qkv``…)
+and Hugging Face ``ViTModel`` (``embeddings.patch_embeddings.projection.weight``, then
+``encoder.layer.N.attention.attention.query``… as transformers < 5 names them, or
+``layers.N.attention.q_proj``… as transformers ≥ 5 does; with or without a ``vit.`` prefix).
+
+Loading is strict: every checkpoint tensor is either copied or known to be unused (the
+classifier / pooler, whole blocks beyond the spatial encoder's depth), and every tokenizer
+and spatial-encoder tensor of the model is filled. Variants whose weights a plain ViT
+block cannot use (LayerScale, QK-norm, ``norm_pre``, ``fc_norm``, no qkv bias,
+``no_embed_class``, extra tokens) are refused with a ``ValueError`` naming the variant —
+loading only the tensors that fit would give wrong features without a word.
 """
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,32 +67,104 @@ def resize_position_embedding(pos: torch.Tensor, grid: tuple[int, int]) -> torch
     return torch.cat([cls, img.permute(0, 2, 3, 1).reshape(1, grid[0] * grid[1], -1).to(pos.dtype)], 1)
 
 
+# Hugging Face ViT names, relative to one encoder layer → timm names. transformers < 5 saves
+# ``encoder.layer.N.attention.attention.query`` …; transformers ≥ 5 holds ``layers.N.attention.q_proj`` …
+# in memory (what ``state_dict()`` of a v5 model returns). ``q``/``k``/``v`` are concatenated into timm's fused ``attn.qkv``.
+_HF_LAYER_NAMES = {
+    "huggingface": ("encoder.layer", {
+        "layernorm_before": "norm1", "layernorm_after": "norm2",
+        "attention.attention.query": "q", "attention.attention.key": "k", "attention.attention.value": "v",
+        "attention.output.dense": "attn.proj", "intermediate.dense": "mlp.fc1", "output.dense": "mlp.fc2"}),
+    "huggingface-v5": ("layers", {
+        "layernorm_before": "norm1", "layernorm_after": "norm2",
+        "attention.q_proj": "q", "attention.k_proj": "k", "attention.v_proj": "v",
+        "attention.o_proj": "attn.proj", "mlp.fc1": "mlp.fc1", "mlp.fc2": "mlp.fc2"}),
+}
+_HF_TOP_NAMES = {
+    "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
+    "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
+    "embeddings.cls_token": "cls_token", "embeddings.position_embeddings": "pos_embed",
+    "layernorm.weight": "norm.weight", "layernorm.bias": "norm.bias",
+}
+
+
 def vit_to_timm_layout(sd: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], str]:
-    """Return ``(state dict in timm naming, detected layout)``; Hugging Face keys are translated."""
+    """Return ``(state dict in timm naming, detected layout)``; Hugging Face keys are translated.
+
+    Layouts: ``"timm"``; ``"huggingface"`` (``[vit.]encoder.layer.N.attention.attention.query`` …,
+    transformers < 5) and ``"huggingface-v5"`` (``[vit.]layers.N.attention.q_proj`` …,
+    transformers ≥ 5). A key the translation does not know is passed through under its
+    own name, so :func:`load_vit_checkpoint` can name it instead of dropping it.
+    """
     if "patch_embed.proj.weight" in sd:
-        return sd, "timm"
-    prefix = "vit." if "vit.embeddings.cls_token" in sd else ""
-    if f"{prefix}embeddings.cls_token" not in sd:
+        return dict(sd), "timm"
+    prefix = "vit." if any(k.startswith("vit.embeddings.") for k in sd) else ""
+    if f"{prefix}embeddings.patch_embeddings.projection.weight" not in sd:
         raise ValueError("checkpoint is neither a timm ViT (patch_embed.proj.weight) nor a Hugging Face ViT "
-                         "(embeddings.cls_token); see smate_nb.model.vit_init for the layouts understood")
-    g = lambda k: sd[prefix + k]  # noqa: E731
-    out = {"patch_embed.proj.weight": g("embeddings.patch_embeddings.projection.weight"),
-           "patch_embed.proj.bias": g("embeddings.patch_embeddings.projection.bias"),
-           "cls_token": g("embeddings.cls_token"), "pos_embed": g("embeddings.position_embeddings"),
-           "norm.weight": g("layernorm.weight"), "norm.bias": g("layernorm.bias")}
-    i = 0
-    while f"{prefix}encoder.layer.{i}.layernorm_before.weight" in sd:
-        L = f"encoder.layer.{i}."
-        att = L + "attention.attention."
-        for part in ("weight", "bias"):
-            out[f"blocks.{i}.norm1.{part}"] = g(L + f"layernorm_before.{part}")
-            out[f"blocks.{i}.attn.qkv.{part}"] = torch.cat([g(att + f"{n}.{part}") for n in ("query", "key", "value")])
-            out[f"blocks.{i}.attn.proj.{part}"] = g(L + f"attention.output.dense.{part}")
-            out[f"blocks.{i}.norm2.{part}"] = g(L + f"layernorm_after.{part}")
-            out[f"blocks.{i}.mlp.fc1.{part}"] = g(L + f"intermediate.dense.{part}")
-            out[f"blocks.{i}.mlp.fc2.{part}"] = g(L + f"output.dense.{part}")
-        i += 1
-    return out, "huggingface"
+                         "(embeddings.patch_embeddings.projection.weight); see smate_nb.model.vit_init for the "
+                         "layouts understood")
+    layout = "huggingface-v5" if any(k.startswith(f"{prefix}layers.") for k in sd) else "huggingface"
+    stem, names = _HF_LAYER_NAMES[layout]
+    layer_re = re.compile(rf"^{re.escape(prefix + stem)}\.(\d+)\.(.+)\.(weight|bias)$")
+    out: dict[str, torch.Tensor] = {}
+    qkv: dict[tuple[int, str], dict[str, str]] = {}    # (block, part) → {"q": original key, …}
+    for key, value in sd.items():
+        rel = key[len(prefix):] if key.startswith(prefix) else None
+        m = layer_re.match(key)
+        if rel in _HF_TOP_NAMES:
+            out[_HF_TOP_NAMES[rel]] = value
+        elif m and m.group(2) in names:
+            i, mine, part = int(m.group(1)), names[m.group(2)], m.group(3)
+            if mine in ("q", "k", "v"):
+                qkv.setdefault((i, part), {})[mine] = key
+            else:
+                out[f"blocks.{i}.{mine}.{part}"] = value
+        else:
+            out[key] = value                             # unknown: keep its name for the error message
+    for (i, part), keys in qkv.items():
+        if set(keys) == {"q", "k", "v"}:
+            out[f"blocks.{i}.attn.qkv.{part}"] = torch.cat([sd[keys[n]] for n in ("q", "k", "v")])
+        else:                                            # an incomplete q/k/v set stays unconsumed
+            out.update({k: sd[k] for k in keys.values()})
+    return out, layout
+
+
+# Keys of a ViT checkpoint that an image model needs and ours does not: the classifier
+# (timm ``head``, HF ``classifier``), timm's ``pre_logits`` and HF's ``pooler`` (both after the final norm).
+_UNUSED = re.compile(r"^(?:vit\.)?(?:head|head_drop|pre_logits|classifier|pooler)\.")
+
+
+def _unsupported_variants(sd: dict[str, torch.Tensor]) -> list[str]:
+    """Architecture variants (timm naming) whose weights our plain pre-norm ViT block cannot use."""
+    keys = set(sd)
+    found = []
+
+    def having(pattern: str) -> list[str]:
+        r = re.compile(pattern)
+        return sorted(k for k in keys if r.search(k))
+
+    checks = [
+        (r"^norm_pre\.", "pre-norm (norm_pre: a LayerNorm before the blocks, e.g. CLIP ViTs)"),
+        (r"^fc_norm\.", "fc_norm (global-average-pool head norm instead of the final norm)"),
+        (r"^blocks\.\d+\.ls[12]\.", "LayerScale (init_values: blocks.N.ls1/ls2.gamma)"),
+        (r"^blocks\.\d+\.attn\.[qk]_norm\.", "QK-norm (qk_norm: blocks.N.attn.q_norm/k_norm)"),
+        (r"^dist_token$", "distillation token (dist_token, DeiT distilled)"),
+        (r"^reg_token$", "register tokens (reg_token)"),
+    ]
+    for pattern, name in checks:
+        hits = having(pattern)
+        if hits:
+            found.append(f"{name} — e.g. {hits[0]}")
+    no_bias = [k for k in having(r"^blocks\.\d+\.attn\.qkv\.weight$") if k[:-len("weight")] + "bias" not in keys]
+    if no_bias:
+        found.append(f"no qkv bias (qkv_bias=False) — {no_bias[0]} has no bias")
+    if "cls_token" not in keys and "patch_embed.proj.weight" in keys:
+        found.append("no class token (class_token=False)")
+    pos = sd.get("pos_embed")
+    if pos is not None and pos.ndim == 3 and math.isqrt(pos.shape[1]) ** 2 == pos.shape[1] and pos.shape[1] > 1:
+        found.append(f"no_embed_class (pos_embed has {pos.shape[1]} rows, a square patch grid without the "
+                     "class token's row)")
+    return found
 
 
 def load_vit_checkpoint(model: ViViTFE, path: str | Path, inflation: str = "central") -> dict[str, Any]:
@@ -96,7 +177,9 @@ def load_vit_checkpoint(model: ViViTFE, path: str | Path, inflation: str = "cent
     Returns:
         a report: layout, number of tensors loaded, blocks used, position-grid resize.
     Raises:
-        FileNotFoundError / ValueError naming the file and the mismatch.
+        FileNotFoundError / ValueError naming the file and the mismatch: an unsupported
+        variant (named), tensors the spatial encoder needs that are missing, or checkpoint
+        tensors that would be dropped (listed), or a shape that does not fit.
     """
     path = Path(path)
     if not path.is_file():
@@ -108,38 +191,72 @@ def load_vit_checkpoint(model: ViViTFE, path: str | Path, inflation: str = "cent
         raise ValueError(f"{path} is not a readable safetensors file ({err}); convert the checkpoint with "
                          f"safetensors.torch.save_file") from err
     sd, layout = vit_to_timm_layout(raw)
+    variants = _unsupported_variants(sd)
+    if variants:
+        raise ValueError(f"{path}: this ViT variant is not supported — " + "; ".join(variants) + ". Only the "
+                         "standard ViT (pre-LN blocks with qkv bias, class token with a position row, final "
+                         "LayerNorm) maps onto ViViT's blocks; use a standard ViT-B/16 checkpoint or init='scratch'")
     c = model.config
-    w2d = sd["patch_embed.proj.weight"]
-    t, ph, pw = c.tubelet
-    if tuple(w2d.shape) != (c.dim, c.in_channels, ph, pw):
-        raise ValueError(f"{path}: patch kernel {tuple(w2d.shape)} does not fit the model "
-                         f"(dim {c.dim}, {c.in_channels} channels, patch {ph}×{pw})")
     depth = 0
     while f"blocks.{depth}.norm1.weight" in sd:
         depth += 1
     if depth < c.spatial_depth:
         raise ValueError(f"{path}: checkpoint has {depth} blocks, the spatial encoder needs {c.spatial_depth}")
-    n_t, n_h, n_w = c.grid
-    new: dict[str, torch.Tensor] = {
-        "tokenizer.proj.weight": inflate_patch_kernel(w2d, t, inflation),
-        "tokenizer.proj.bias": sd["patch_embed.proj.bias"],
-        "spatial_cls": sd["cls_token"].reshape(1, 1, -1),
-        "spatial_position.weight": resize_position_embedding(sd["pos_embed"], (n_h, n_w)),
-        "spatial_encoder.norm.weight": sd["norm.weight"], "spatial_encoder.norm.bias": sd["norm.bias"],
-    }
     ours = {"norm1": "norm1", "attn.qkv": "attn.qkv", "attn.proj": "attn.proj", "norm2": "norm2",
             "mlp.fc1": "mlp.0", "mlp.fc2": "mlp.3"}
+    wanted = {"tokenizer.proj.weight": "patch_embed.proj.weight", "tokenizer.proj.bias": "patch_embed.proj.bias",
+              "spatial_cls": "cls_token", "spatial_position.weight": "pos_embed",
+              "spatial_encoder.norm.weight": "norm.weight", "spatial_encoder.norm.bias": "norm.bias"}
     for i in range(c.spatial_depth):
         for theirs, mine in ours.items():
             for part in ("weight", "bias"):
-                new[f"spatial_encoder.blocks.{i}.{mine}.{part}"] = sd[f"blocks.{i}.{theirs}.{part}"]
+                wanted[f"spatial_encoder.blocks.{i}.{mine}.{part}"] = f"blocks.{i}.{theirs}.{part}"
+    # Strict: every checkpoint tensor is either loaded or known to be unused (the classifier, the
+    # blocks beyond the spatial depth); anything else would be silently dropped.
+    block_re = re.compile(r"^blocks\.(\d+)\.(.+)\.(?:weight|bias)$")
+
+    def spare_block(k: str) -> bool:   # a standard tensor of a block beyond the spatial depth
+        m = block_re.match(k)
+        return bool(m) and int(m.group(1)) >= c.spatial_depth and m.group(2) in ours
+
+    unused = sorted(k for k in sd if k not in wanted.values() and not _UNUSED.match(k) and not spare_block(k))
+    if unused:
+        raise ValueError(f"{path} ({layout} layout): {len(unused)} checkpoint tensors have no place in the model "
+                         f"and would be dropped: {_some(unused)}; this is not a standard ViT layout understood by "
+                         "smate_nb.model.vit_init — convert it to the timm or Hugging Face ViT names, or use "
+                         "init='scratch'")
+    absent = sorted(v for v in wanted.values() if v not in sd)
+    if absent:
+        names = "" if layout == "timm" else " (timm names, translated from the Hugging Face ones)"
+        raise ValueError(f"{path} ({layout} layout): {len(absent)} tensors the spatial encoder needs are missing: "
+                         f"{_some(absent)}{names}; the checkpoint is incomplete or not a standard ViT")
+    w2d = sd["patch_embed.proj.weight"]
+    t, ph, pw = c.tubelet
+    if tuple(w2d.shape) != (c.dim, c.in_channels, ph, pw):
+        raise ValueError(f"{path}: patch kernel {tuple(w2d.shape)} does not fit the model "
+                         f"(dim {c.dim}, {c.in_channels} channels, patch {ph}×{pw})")
+    n_t, n_h, n_w = c.grid
+    new = {mine: sd[theirs] for mine, theirs in wanted.items()}
+    new["tokenizer.proj.weight"] = inflate_patch_kernel(w2d, t, inflation)
+    new["spatial_cls"] = sd["cls_token"].reshape(1, 1, -1)
+    new["spatial_position.weight"] = resize_position_embedding(sd["pos_embed"], (n_h, n_w))
     current = model.state_dict()
+    should = {k for k in current if k.startswith(("tokenizer.", "spatial_"))}
+    if should != set(new):   # the model grew a tensor this loader does not know: refuse rather than leave it random
+        raise ValueError(f"{path}: the model's tokenizer/spatial tensors {_some(sorted(should ^ set(new)))} are "
+                         "not covered by the ViT import; update smate_nb.model.vit_init")
     for k, v in new.items():
         if current[k].shape != v.shape:
             raise ValueError(f"{path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(current[k].shape)}")
     missing, unexpected = model.load_state_dict(new, strict=False)
-    assert not unexpected
+    assert not unexpected and not should & set(missing)
     old_grid = int(round(math.sqrt(sd["pos_embed"].shape[1] - 1)))
     return {"path": str(path), "layout": layout, "loaded": len(new), "blocks_in_checkpoint": depth,
             "blocks_used": c.spatial_depth, "inflation": inflation,
             "position_grid": [old_grid, [n_h, n_w]], "left_random": sorted({k.split(".")[0] for k in missing})}
+
+
+def _some(keys: list[str], n: int = 8) -> str:
+    """The first ``n`` keys, and how many more."""
+    more = f" … and {len(keys) - n} more" if len(keys) > n else ""
+    return ", ".join(keys[:n]) + more
