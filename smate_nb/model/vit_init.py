@@ -69,7 +69,8 @@ def resize_position_embedding(pos: torch.Tensor, grid: tuple[int, int]) -> torch
 
 # Hugging Face ViT names, relative to one encoder layer → timm names. transformers < 5 saves
 # ``encoder.layer.N.attention.attention.query`` …; transformers ≥ 5 holds ``layers.N.attention.q_proj`` …
-# in memory (what ``state_dict()`` of a v5 model returns). ``q``/``k``/``v`` are concatenated into timm's fused ``attn.qkv``.
+# in memory (what ``state_dict()`` of a v5 model returns). ``q``/``k``/``v`` are concatenated into
+# timm's fused ``attn.qkv``.
 _HF_LAYER_NAMES = {
     "huggingface": ("encoder.layer", {
         "layernorm_before": "norm1", "layernorm_after": "norm2",
