@@ -50,6 +50,12 @@ seed = 0                 # every random draw below comes from this seed
 face_backend = "dlib"    # "dlib" (default), "haar" (light fallback) or "auto"
 
 # %%
+# Stop here on a wrong-typed parameter (e.g. papermill's `-p` passes lists as text), before any work.
+from smate_nb.params import check
+
+check(globals(), "02_preprocessing");
+
+# %%
 import os
 import platform
 import time

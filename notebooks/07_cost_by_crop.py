@@ -73,6 +73,12 @@ ablation_crop = 224
 seed = 0
 
 # %%
+# Stop here on a wrong-typed parameter (e.g. papermill's `-p` passes lists as text), before any work.
+from smate_nb.params import check
+
+check(globals(), "07_cost_by_crop");
+
+# %%
 import contextlib
 import gc
 import math

@@ -44,6 +44,12 @@ frames_per_row = 6         # columns of the contact sheets
 people_shown = 6           # identities in the resting-expression figure
 
 # %%
+# Stop here on a wrong-typed parameter (e.g. papermill's `-p` passes lists as text), before any work.
+from smate_nb.params import check
+
+check(globals(), "09_appendix_data");
+
+# %%
 import json
 import os
 from pathlib import Path
