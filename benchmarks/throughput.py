@@ -8,9 +8,10 @@ Two numbers per crop, measured separately so the bottleneck is visible:
   read through the manifest, the clip cache and a ``DataLoader`` with ``--workers`` processes and pinned
   memory), the host→device copy, and the on-device work of the training engine in mixed-token mode
   (test transform, random augmentation of the clip, ``--views`` augmented views, the LBP view), each stage
-  timed on its own (``smate_nb.throughput.DevicePipeline``, identical to ``smate_nb.train.prepare_inputs``);
-* **model step** — forward + backward + AdamW on the device with the same number of views (Eq. 7 active),
-  bf16 autocast on GPU, fused AdamW, optional ``torch.compile`` (``smate_nb.throughput.TrainStep``).
+  timed on its own (the engine's own ``smate_nb.engine.inputs.InputPipeline``, with a stage clock);
+* **model step** — forward + backward + AdamW on the device with the same number of views (Eq. 7 active):
+  the engine's own step (``smate_nb.engine.step.build_train_step``: bf16 autocast on GPU, TF32, fused AdamW,
+  optional ``torch.compile``), timed by ``smate_nb.throughput.time_train_step``.
 
 Whichever has the lower clips/s bounds training. Examples::
 
@@ -45,6 +46,9 @@ import torch  # noqa: E402
 from smate_nb import throughput as tp  # noqa: E402
 from smate_nb.config import configure_threads  # noqa: E402
 from smate_nb.cost import count_macs  # noqa: E402
+from smate_nb.engine.inputs import InputPipeline  # noqa: E402
+from smate_nb.engine.specs import DataSpec, OptimSpec, PreprocSpec  # noqa: E402
+from smate_nb.engine.step import build_train_step  # noqa: E402
 from smate_nb.model import build_vivit  # noqa: E402
 
 
@@ -77,7 +81,6 @@ def synthfer_batches(args: argparse.Namespace, crop: int, resize: int, device: t
     from torch.utils.data import DataLoader
 
     from smate_nb.engine.data import datasets_for
-    from smate_nb.train import DataSpec
 
     spec = DataSpec(dataset="synthfer-lab", test_fold=0, folds=2, num_frames=args.frames, stride=args.stride,
                     resize=resize, crop=crop, subjects=args.subjects, image_size=args.image_size)
@@ -113,21 +116,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         macs = count_macs(model, args.frames, crop)
         res.update(model=args.model, overrides={k: list(v) for k, v in overrides.items()}, macs_per_clip=macs,
                    params=sum(p.numel() for p in model.parameters()))
-        pipe = tp.DevicePipeline(crop=crop, resize=resize, n_views=args.views, lbp=None if args.lbp == "none" else args.lbp,
-                                 augment=not args.no_augment)
+        pre = PreprocSpec(augment=not args.no_augment, mix=True, n_views=args.views if not args.no_augment else 0,
+                          lbp=args.lbp != "none", lbp_variant="skimage" if args.lbp == "none" else args.lbp)
+        pipe = InputPipeline(DataSpec(crop=crop, resize=resize, num_frames=args.frames), pre)
+        optim = OptimSpec(amp=args.amp, compile=args.compile)
         step_views = pipe.views_per_clip if args.step_views is None else args.step_views
         if not args.no_model:
             try:
-                t = tp.time_train_step(model, batch_size=args.batch_size, device=dev, steps=args.steps,
-                                       warmup=args.warmup, n_views=step_views, amp=args.amp, compile=args.compile,
-                                       seed=args.seed)
+                t = tp.time_train_step(model, batch_size=args.batch_size, optim=optim, device=dev, steps=args.steps,
+                                       warmup=args.warmup, n_views=step_views, seed=args.seed)
                 res["model_step"] = {**t.summary(), "achieved_tflops": t.achieved_tflops(macs),
                                      "mfu": t.mfu(macs, peak)}
                 print(f"[{crop:4d}²] model step: median {t.median_s * 1e3:.1f} ms [{t.min_s * 1e3:.1f}, "
                       f"{t.max_s * 1e3:.1f}], {t.clips_per_s:.2f} clips/s, peak {t.peak_memory_bytes / 2**30:.2f} GiB "
                       f"({t.memory_kind})" + (f", MFU {100 * t.mfu(macs, peak):.1f} %" if peak else ""), file=sys.stderr)
                 if args.profile_ops:
-                    ts = tp.TrainStep(model, device=dev, amp=args.amp, compile=args.compile)
+                    ts = build_train_step(model.to(dev), optim, dev, check_finite=False)
                     batch = tp.random_batch(args.batch_size, args.frames, crop, n_views=step_views, device=dev,
                                             num_classes=args.classes, seed=args.seed)
                     res["profile"] = tp.profile_train_step(ts, batch, steps=max(2, min(args.steps, 5)))
@@ -178,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1 on CPU, $SMATE_THREADS)")
-    p.add_argument("--amp", default="auto", help="auto (bf16 on GPU, fp32 on CPU) | bf16 | fp16 | fp32")
+    p.add_argument("--amp", default="auto", choices=["auto", "bf16", "fp16", "off"],
+                   help="autocast: auto (bf16 on GPU, fp32 on CPU) | bf16 | fp16 | off (fp32)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--steps", type=int, default=10, help="timed model steps")
     p.add_argument("--warmup", type=int, default=3, help="warm-up model steps")

@@ -7,9 +7,12 @@ A checkpoint is a folder::
     ckpt/state.json             epoch, scheduler, history, optimizer hyper-parameters, config key
 
 ``state.json`` is written last, and a checkpoint is only trusted when its JSON
-names the same tensor files' content hash, so a crash between the three writes
-can never pair new weights with an old epoch counter. Nothing is unpickled
-(no ``torch.load``): safetensors and JSON only.
+names the same tensor files' content hash *and* its own payload (epoch, history,
+key) matches the digest stored beside it — so a crash between the writes can
+never pair new weights with an old epoch counter, and an edited or damaged
+counter is not believed. :func:`checkpoint_status` tells a missing checkpoint
+from a damaged one, so the engine can say so instead of silently starting over.
+Nothing is unpickled (no ``torch.load``): safetensors and JSON only.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from .files import atomic_path, write_json
 
-__all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_exists"]
+__all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_exists", "checkpoint_status"]
 
 
 def _digest(path: Path) -> str:
@@ -60,19 +63,48 @@ def save_checkpoint(folder: str | Path, model: torch.nn.Module, optimizer: torch
     payload = {**state, "optimizer": optim_meta,
                "digest": {"model": _digest(folder / "model.safetensors"),
                           "optim": _digest(folder / "optim.safetensors")}}
+    payload["digest"]["state"] = _state_digest(payload)
     write_json(folder / "state.json", payload)
     return folder
 
 
-def checkpoint_exists(folder: str | Path) -> bool:
-    """True when ``folder`` holds a complete, self-consistent checkpoint."""
+def _state_digest(payload: dict[str, Any]) -> str:
+    """Hash of everything in state.json except this digest itself (epoch, history, optimizer meta, key)."""
+    body = {k: v for k, v in payload.items() if k != "digest"}
+    body["digest"] = {k: v for k, v in payload.get("digest", {}).items() if k != "state"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def checkpoint_status(folder: str | Path) -> tuple[str, str]:
+    """``("missing", why)``, ``("ok", "")`` or ``("corrupt", why)`` for a checkpoint folder.
+
+    *missing*: no folder, or a folder with no file of a checkpoint in it. *corrupt*: files are there but
+    state.json does not parse, a tensor file does not match its digest, or the state payload does not
+    match its own digest.
+    """
     folder = Path(folder)
+    names = ("state.json", "model.safetensors", "optim.safetensors")
+    if not folder.is_dir() or not any((folder / n).exists() for n in names):
+        return "missing", f"no checkpoint in {folder}"
     try:
         state = json.loads((folder / "state.json").read_text())
-        return (state["digest"]["model"] == _digest(folder / "model.safetensors")
-                and state["digest"]["optim"] == _digest(folder / "optim.safetensors"))
-    except (OSError, KeyError, ValueError):
-        return False
+    except (OSError, ValueError) as err:
+        return "corrupt", f"{folder / 'state.json'} unreadable ({type(err).__name__}: {err})"
+    try:
+        digest = state["digest"]
+        for part in ("model", "optim"):
+            if digest[part] != _digest(folder / f"{part}.safetensors"):
+                return "corrupt", f"{folder / (part + '.safetensors')} does not match the digest in state.json"
+        if digest.get("state") != _state_digest(state):
+            return "corrupt", f"{folder / 'state.json'}: its epoch/history do not match their digest (edited or damaged)"
+    except (OSError, KeyError, TypeError, AttributeError) as err:
+        return "corrupt", f"{folder}: incomplete checkpoint ({type(err).__name__}: {err})"
+    return "ok", ""
+
+
+def checkpoint_exists(folder: str | Path) -> bool:
+    """True when ``folder`` holds a complete, self-consistent checkpoint."""
+    return checkpoint_status(folder)[0] == "ok"
 
 
 def load_checkpoint(folder: str | Path, model: torch.nn.Module,

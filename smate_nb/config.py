@@ -1,10 +1,14 @@
-"""Run profiles: the one place where ``smoke``, ``cpu`` and ``paper`` are defined.
+"""Run profiles: the one place where ``smoke``, ``cpu``, ``paper`` and ``gpu`` are defined.
 
-A profile bundles everything a notebook needs to know about *how big* a study
-is: which dataset(s), which named model config, clip geometry, and the
-training budget. Notebooks receive only the profile's name (a papermill
-parameter) and look everything else up here, so the three scales of the suite
-can never drift apart between notebooks.
+A profile bundles everything a notebook needs to know about *how big* a study is: the lab and wild
+datasets' clips (:class:`~smate_nb.engine.specs.DataSpec`), the model
+(:class:`~smate_nb.engine.specs.ModelSpec`), the optimisation budget
+(:class:`~smate_nb.engine.specs.OptimSpec`) and the seeds. Notebooks receive only the profile's name
+(a papermill parameter) and look everything else up here; study definitions
+(:mod:`smate_nb.experiments`) derive their configs from it.
+
+The ``cpu`` profile *is* the specs' field defaults; the others replace what differs — each number is
+written once.
 
 =========  =======================  ==========================  ===========
 profile    data                      model                       where
@@ -12,6 +16,7 @@ profile    data                      model                       where
 smoke      tiny SynthFER             ``vivit_smoke_fe``          CI, nbval
 cpu        SynthFER lab + wild       ``vivit_cpu_fe``            any laptop
 paper      CK+ / AFEW manifests      ``vivit_b_16x2_fe``         GPU
+gpu        SynthFER lab + wild 256²  ``vivit_b_16x2_fe``         one GPU
 =========  =======================  ==========================  ===========
 """
 from __future__ import annotations
@@ -20,77 +25,87 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-__all__ = [
-    "DataConfig",
-    "ClipConfig",
-    "TrainConfig",
-    "Profile",
-    "PROFILES",
-    "get_profile",
-    "configure_threads",
-]
+from .engine.specs import DataSpec, ExperimentConfig, ModelSpec, OptimSpec
+
+__all__ = ["Profile", "PROFILES", "get_profile", "configure_threads"]
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    """Which datasets a profile uses.
+class DatasetsView:
+    """Dataset-level facts of a profile, read off its lab / wild specs (a view, not a second source)."""
 
-    ``lab`` / ``wild`` name a dataset: ``"synthfer-lab"``, ``"synthfer-wild"``
-    (built in, generated on demand) or ``"ckplus"`` / ``"afew"`` (a user's
-    licensed copy, read through a manifest under ``manifest_dir``).
-    """
-
-    lab: str = "synthfer-lab"
-    wild: str = "synthfer-wild"
-    subjects: int = 24          # SynthFER subjects per variant
-    image_size: int = 112       # SynthFER render size (pixels, square)
-    seed: int = 0               # SynthFER generation seed
-    folds: int = 10             # subject-independent k-fold on the lab dataset
-    manifest_dir: str = "data_manifests"
-    data_root: str = "data"     # where generated / user datasets live
+    lab: str
+    wild: str
+    subjects: int
+    image_size: int
+    seed: int
+    folds: int
+    manifest_dir: str
+    data_root: str
 
 
 @dataclass(frozen=True)
-class ClipConfig:
-    """Clip geometry as the model sees it (paper §4.2).
+class ClipView:
+    """Clip geometry of a profile, read off its lab / wild specs (a view, not a second source)."""
 
-    ``resize`` is the side the aligned face is resized to before cropping
-    ``crop`` (the paper: 256 → 224). ``stride`` is the temporal sampling stride
-    (2 on CK+, 3 on AFEW).
-    """
-
-    num_frames: int = 25
-    stride_lab: int = 2
-    stride_wild: int = 3
-    resize: int = 256
-    crop: int = 224
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation budget shared by every study of a profile."""
-
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 1e-4
-    weight_decay: float = 0.05
-    warmup_epochs: float = 2.0
-    label_smoothing: float = 0.0
-    seeds: tuple[int, ...] = (0, 1, 2)
-    device: str = "auto"        # "auto" → cuda if available else cpu
+    num_frames: int
+    stride_lab: int
+    stride_wild: int
+    resize: int
+    crop: int
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A complete run profile. Use :func:`get_profile` to obtain one."""
+    """A complete run profile. Use :func:`get_profile` to obtain one.
+
+    Attributes:
+        name, description: what it is for.
+        lab: the clips of the lab dataset (k-fold, subject-independent; ``test_fold`` set per run).
+        wild: the clips of the wild dataset (the manifest's train/test split).
+        model: the ViViT-FE of the profile.
+        optim: the optimisation budget every study starts from.
+        seeds: training seeds of the profile.
+        device: ``auto`` → CUDA if available.
+        torch_threads: torch threads per process (0: torch's default; GPU machines).
+        manifest_dir, data_root: where manifests and datasets live.
+    """
 
     name: str
     description: str
-    model: str
-    data: DataConfig = field(default_factory=DataConfig)
-    clip: ClipConfig = field(default_factory=ClipConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    lab: DataSpec = field(default_factory=DataSpec)
+    wild: DataSpec = field(default_factory=lambda: DataSpec(dataset="synthfer-wild", stride=2, test_fold=None))
+    model: ModelSpec = field(default_factory=ModelSpec)
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "auto"
     torch_threads: int = 1
+    manifest_dir: str = "data_manifests"
+    data_root: str = "data"
+
+    @property
+    def data(self) -> DatasetsView:
+        """Dataset names, sizes and folds (:class:`DatasetsView`)."""
+        return DatasetsView(self.lab.dataset, self.wild.dataset, self.lab.subjects, self.lab.image_size,
+                            self.lab.data_seed, self.lab.folds, self.manifest_dir, self.data_root)
+
+    @property
+    def clip(self) -> ClipView:
+        """Clip geometry (:class:`ClipView`)."""
+        return ClipView(self.lab.num_frames, self.lab.stride, self.wild.stride, self.lab.resize, self.lab.crop)
+
+    def dataset(self, which: str) -> DataSpec:
+        """The ``"lab"`` or ``"wild"`` data spec."""
+        if which not in ("lab", "wild"):
+            raise ValueError(f"dataset must be 'lab' or 'wild', got {which!r}")
+        return self.lab if which == "lab" else self.wild
+
+    def experiment(self, dataset: str = "lab", **sections: Any) -> ExperimentConfig:
+        """The profile's experiment on ``dataset`` (``"lab"`` / ``"wild"``), first seed; keyword sections
+        are applied with :meth:`ExperimentConfig.replace` (e.g. ``preproc={"lbp": True}``)."""
+        cfg = ExperimentConfig(data=self.dataset(dataset), model=self.model, optim=self.optim,
+                               seed=self.seeds[0], device=self.device)
+        return cfg.replace(**sections) if sections else cfg
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict view (JSON-serialisable) for recording with results."""
@@ -101,33 +116,24 @@ class Profile:
         return replace(self, **changes)
 
 
+_CPU = Profile(name="cpu", description="minutes per study on a 2-core laptop; the README's main job")
+
+_SMOKE_LAB = replace(_CPU.lab, subjects=8, image_size=64, folds=2, num_frames=8, resize=36, crop=32)
+
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke",
-        description="seconds per notebook; CI and nbval",
-        model="vivit_smoke_fe",
-        data=DataConfig(subjects=8, image_size=64, folds=2),
-        clip=ClipConfig(num_frames=8, stride_lab=1, stride_wild=1, resize=36, crop=32),
-        train=TrainConfig(epochs=1, batch_size=8, lr=1e-3, warmup_epochs=0.0, seeds=(0,)),
-    ),
-    "cpu": Profile(
-        name="cpu",
-        description="minutes per study on a 2-core laptop; the README's main job",
-        model="vivit_cpu_fe",
-        data=DataConfig(subjects=40, image_size=112, folds=10),
-        clip=ClipConfig(num_frames=16, stride_lab=1, stride_wild=2, resize=72, crop=64),
-        # lr 3e-4: the SynthFER calibration's ViViT learnt at 3e-4 and 1e-4, never at 1e-3.
-        train=TrainConfig(epochs=20, batch_size=16, lr=3e-4, warmup_epochs=1.0, seeds=(0, 1, 2)),
-    ),
+        name="smoke", description="seconds per notebook; CI and nbval (numbers at chance by design)",
+        lab=_SMOKE_LAB, wild=replace(_SMOKE_LAB, dataset="synthfer-wild", test_fold=None),
+        model=ModelSpec(arch="vivit_smoke_fe"),
+        optim=replace(_CPU.optim, epochs=1, batch_size=8, lr=1e-3, warmup_epochs=0.0), seeds=(0,)),
+    "cpu": _CPU,
     "paper": Profile(
-        name="paper",
-        description="the paper's settings: ViViT-B/16x2 FE, 25 frames, 224², CK+/AFEW, GPU",
-        model="vivit_b_16x2_fe",
-        data=DataConfig(lab="ckplus", wild="afew", folds=10),
-        clip=ClipConfig(num_frames=25, stride_lab=2, stride_wild=3, resize=256, crop=224),
-        train=TrainConfig(epochs=30, batch_size=8, lr=1e-4, warmup_epochs=2.0, seeds=(0,)),
-        torch_threads=0,  # 0 → leave torch's default (GPU machines have cores to spare)
-    ),
+        name="paper", description="the paper's settings: ViViT-B/16x2 FE, 25 frames, 224², CK+/AFEW, GPU",
+        lab=replace(_CPU.lab, dataset="ckplus", num_frames=25, stride=2, resize=256, crop=224),
+        wild=replace(_CPU.wild, dataset="afew", num_frames=25, stride=3, resize=256, crop=224),
+        model=ModelSpec(arch="vivit_b_16x2_fe"),
+        optim=replace(_CPU.optim, epochs=30, batch_size=8, lr=1e-4, warmup_epochs=2.0), seeds=(0,),
+        torch_threads=0),  # 0 → torch's default thread count (GPU machines have cores to spare)
 }
 
 
@@ -138,26 +144,33 @@ def get_profile(name: str) -> Profile:
     """
     try:
         return PROFILES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
 
 
 def configure_threads(n: int | None = None) -> int:
     """Set torch's intra-op thread count deliberately and return it.
 
-    Why: on a busy 2-core machine two torch threads can run a training step
-    10–20× slower than one (spin-waiting OpenMP threads fight for the cores).
-    The suite therefore runs CPU work on one thread by default and sets
-    ``OMP_WAIT_POLICY=PASSIVE`` so idle OpenMP workers sleep instead of spin.
-    The environment variable ``SMATE_THREADS`` overrides ``n``; ``n=0`` keeps
-    torch's default (used on GPU machines).
+    Why: on a busy 2-core machine two torch threads can run a training step 10–20× slower than one
+    (spin-waiting OpenMP threads fight for the cores). The suite therefore runs CPU work on one thread by
+    default and sets ``OMP_WAIT_POLICY=PASSIVE`` so idle OpenMP workers sleep instead of spin.
+    ``$SMATE_THREADS`` overrides ``n``; ``n=0`` keeps torch's default (used on GPU machines).
+
+    Raises:
+        ValueError: ``SMATE_THREADS`` is not a non-negative integer.
     """
     import torch
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env = os.environ.get("SMATE_THREADS")
     if env is not None:
-        n = int(env)
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"SMATE_THREADS={env!r} is not an integer; set it to the torch threads per process, "
+                             "e.g. SMATE_THREADS=1 (0 = torch's default)") from None
+        if n < 0:
+            raise ValueError(f"SMATE_THREADS={env!r}: need ≥ 0 (0 = torch's default)")
     if n is None:
         n = 1
     if n > 0:

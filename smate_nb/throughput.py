@@ -1,33 +1,24 @@
-"""Training throughput: the fast training step, its timing, memory, MFU, and the data pipeline (paper Table 5).
+"""Training throughput, measured around the engine's own step and inputs (paper Table 5).
 
-What this module gives (and the training engine reuses):
+Measurement only — nothing here trains differently from :func:`smate_nb.engine.fit`:
 
-* :class:`TrainStep` — one optimisation step done the fast way: forward under
-  ``torch.autocast`` (bf16 on GPUs that have it), attention through
-  ``scaled_dot_product_attention`` (the model's own; flash / memory-efficient
-  kernels on GPU), cross-entropy in fp32, backward, optional gradient clipping,
-  a **fused** AdamW step where PyTorch offers one, gradients freed with
-  ``zero_grad(set_to_none=True)``. ``compile=True`` wraps the model in
-  ``torch.compile``.
-* :func:`time_train_step` — forward + backward + optimiser step timed after a
-  warm-up: per-step wall times (synchronised on GPU), median / min / max,
-  steps per minute, clips per second, and peak memory (:class:`PeakMemory`:
-  CUDA max allocated on GPU; the process's resident-set high-water mark on
-  CPU, reset before the measurement).
-* MFU — model FLOPs utilisation, ``achieved FLOP/s ÷ peak FLOP/s``. Training
-  FLOPs per clip are taken as ``3 × 2 × MACs`` (forward = 2 FLOPs per MAC, backward
-  ≈ 2 × forward); the peak is the device's dense bf16 tensor-core figure from
-  :data:`BF16_PEAK_TFLOPS` (NVIDIA datasheets, no 2:4 sparsity), found by
+* :func:`time_train_step` — times the step that :func:`smate_nb.engine.step.build_train_step` makes for
+  an :class:`~smate_nb.engine.specs.OptimSpec` (the factory ``fit`` uses: same autocast, TF32, compile and
+  fused-optimiser settings): per-step wall times after a warm-up (synchronised on GPU), median / min / max,
+  steps per minute, clips per second, and peak memory (:class:`PeakMemory`: CUDA max allocated on GPU;
+  the process's resident-set high-water mark on CPU, reset before the measurement).
+* MFU — model FLOPs utilisation, ``achieved FLOP/s ÷ peak FLOP/s``. Training FLOPs per clip are taken as
+  ``3 × 2 × MACs`` (forward = 2 FLOPs per MAC, backward ≈ 2 × forward); the peak is the device's dense
+  bf16 tensor-core figure from :data:`BF16_PEAK_TFLOPS` (NVIDIA datasheets, no 2:4 sparsity), found by
   :func:`device_peak_flops` from the CUDA device name.
-* :func:`profile_train_step` — where a step's time goes, by ATen operator and by
-  category (matrix products, attention, norms, optimiser, …), plus on GPU the
-  fraction of wall time the device is busy (low = launch / host bound).
-* :class:`DevicePipeline` and :func:`time_data_pipeline` — the per-batch data
-  work of SMaTE training on the training device (uint8 clips → float, test
-  transform of the original, N augmented views, the LBP view), timed per stage
-  so the data-side clips/s can be set against the model-step clips/s and the
-  bottleneck is visible. :func:`to_device` moves pinned uint8 batches with
+* :func:`profile_train_step` — where a step's time goes, by ATen operator and by category (matrix
+  products, attention, norms, optimiser, …), plus on GPU the fraction of wall time the device is busy.
+* :func:`time_data_pipeline` — the per-batch data work of training, i.e. the engine's
+  :class:`~smate_nb.engine.inputs.InputPipeline`, timed per stage (its ``clock`` hook), so the data-side
+  clips/s can be set against the model-step clips/s. :func:`to_device` moves pinned uint8 batches with
   ``non_blocking`` copies (4× fewer bytes than float).
+
+Device resolution and description are the engine's (:mod:`smate_nb.engine.device`), re-exported here.
 """
 from __future__ import annotations
 
@@ -36,16 +27,19 @@ import ctypes
 import gc
 import math
 import os
-import platform
 import re
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .engine.device import describe_device, resolve_device
+from .engine.inputs import InputPipeline
+from .engine.specs import OptimSpec
+from .engine.step import TrainStep, build_train_step
 
 __all__ = [
     "BF16_PEAK_TFLOPS",
@@ -54,19 +48,15 @@ __all__ = [
     "training_flops_per_clip",
     "mfu",
     "resolve_device",
-    "resolve_amp",
     "describe_device",
     "rss_bytes",
     "PeakMemory",
-    "make_optimizer",
-    "TrainStep",
     "StepTiming",
     "random_batch",
     "time_train_step",
     "op_category",
     "profile_train_step",
     "to_device",
-    "DevicePipeline",
     "PipelineTiming",
     "synthetic_clips",
     "time_data_pipeline",
@@ -148,73 +138,6 @@ def mfu(clips_per_s: float, macs_per_clip: float, peak_flops: float | None) -> f
     if peak_flops is None or not peak_flops > 0:
         return math.nan
     return clips_per_s * training_flops_per_clip(macs_per_clip) / peak_flops
-
-
-# --------------------------------------------------------------------------- device, precision, description
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → ``cuda`` when available, else ``cpu``; anything else through ``torch.device``."""
-    if isinstance(device, torch.device):
-        return device
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} asked for, but torch sees no CUDA device")
-    return dev
-
-
-_AMP_DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
-
-
-def resolve_amp(amp: str | None, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for ``amp`` on ``device``, or ``None`` for plain fp32.
-
-    ``"auto"`` means bf16 on a CUDA device that supports it and fp32 elsewhere (CPU
-    bf16 without AMX is slower than fp32). ``"fp32"`` / ``None`` disables autocast.
-    """
-    if amp in (None, "fp32", "float32", "none", "off", False):
-        return None
-    if amp == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return None
-    if amp not in _AMP_DTYPES:
-        raise ValueError(f"unknown amp {amp!r}; choose auto, bf16, fp16 or fp32")
-    return _AMP_DTYPES[amp]
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def describe_device(device: str | torch.device = "auto") -> dict[str, Any]:
-    """A JSON-able description of the device a measurement ran on (name, memory, versions, threads)."""
-    dev = resolve_device(device)
-    info: dict[str, Any] = {"device": str(dev), "torch": torch.__version__, "python": platform.python_version(),
-                            "torch_threads": torch.get_num_threads(), "cpu": _cpu_model(),
-                            "cpu_count": os.cpu_count()}
-    if dev.type == "cuda":
-        props = torch.cuda.get_device_properties(dev)
-        peak, key = device_peak_flops(props.name)
-        info.update({"name": props.name, "cuda": torch.version.cuda,
-                     "capability": f"{props.major}.{props.minor}", "multiprocessors": props.multi_processor_count,
-                     "memory_gib": round(props.total_memory / 2**30, 2),
-                     "bf16_peak_tflops": None if peak is None else peak / 1e12, "peak_row": key,
-                     "flash_sdp": torch.backends.cuda.flash_sdp_enabled(),
-                     "mem_efficient_sdp": torch.backends.cuda.mem_efficient_sdp_enabled(),
-                     "tf32_matmul": torch.backends.cuda.matmul.allow_tf32})
-    else:
-        info["name"] = info["cpu"]
-    return info
 
 
 # --------------------------------------------------------------------------- memory
@@ -306,114 +229,6 @@ class PeakMemory:
         self.peak_bytes = self.read()
 
 
-# --------------------------------------------------------------------------- the training step
-
-
-def make_optimizer(model: nn.Module, lr: float = 1e-4, weight_decay: float = 0.05,
-                   betas: tuple[float, float] = (0.9, 0.999), fused: bool | None = None,
-                   no_decay_1d: bool = False) -> torch.optim.AdamW:
-    """AdamW over the model's trainable parameters, fused where PyTorch has a fused kernel.
-
-    ``fused``: ``None`` tries the fused kernel (one launch for all parameters; CUDA,
-    and CPU in recent PyTorch) and falls back to the multi-tensor ``foreach`` one;
-    ``True`` insists; ``False`` uses ``foreach``. The choice made is recorded as
-    ``optimizer.impl`` (``"fused"`` or ``"foreach"``).
-    ``no_decay_1d``: ``False`` (as the training engine) decays every parameter;
-    ``True`` exempts biases, norms, CLS tokens and position tables.
-    """
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    if no_decay_1d:
-        exempt = lambda n, p: p.ndim < 2 or "position" in n or n.endswith("_cls")
-        groups = [{"params": [p for n, p in params if not exempt(n, p)], "weight_decay": weight_decay},
-                  {"params": [p for n, p in params if exempt(n, p)], "weight_decay": 0.0}]
-        groups = [g for g in groups if g["params"]]
-    else:
-        groups = [{"params": [p for _, p in params], "weight_decay": weight_decay}]
-    opt = None
-    if fused is not False:
-        try:
-            opt = torch.optim.AdamW(groups, lr=lr, betas=betas, fused=True)
-            opt.impl = "fused"  # type: ignore[attr-defined]
-        except (RuntimeError, TypeError, ValueError):
-            if fused:
-                raise
-    if opt is None:
-        opt = torch.optim.AdamW(groups, lr=lr, betas=betas, foreach=True)
-        opt.impl = "foreach"  # type: ignore[attr-defined]
-    return opt
-
-
-class TrainStep:
-    """One SMaTE optimisation step, the fast way (see the module docstring).
-
-    Args:
-        model: a model called as ``model(clip, views, mix=mix)`` returning logits
-            (:class:`~smate_nb.model.ViViTFE`). It is moved to ``device`` and put
-            in training mode.
-        device: ``"auto"`` | ``"cpu"`` | ``"cuda"`` | a ``torch.device``.
-        amp: ``"auto"`` (bf16 on capable GPUs, fp32 on CPU) | ``"bf16"`` | ``"fp16"`` | ``"fp32"``.
-            fp16 uses a gradient scaler.
-        lr, weight_decay: AdamW settings (ignored when ``optimizer`` is given).
-        fused: see :func:`make_optimizer`.
-        compile: wrap the model in ``torch.compile`` (``compile_backend``, ``compile_mode``).
-        grad_clip: clip the global gradient norm to this value (``None``: no clipping).
-        label_smoothing: of the cross-entropy.
-        optimizer: use this optimiser instead of building one.
-
-    ``step(clip, labels, views=None, mix=None)`` returns the loss as a detached
-    0-d tensor (no host synchronisation: call ``.item()`` only when needed).
-    """
-
-    def __init__(self, model: nn.Module, *, device: str | torch.device = "auto", amp: str | None = "auto",
-                 lr: float = 1e-4, weight_decay: float = 0.05, fused: bool | None = None, compile: bool = False,
-                 compile_backend: str = "inductor", compile_mode: str | None = None,
-                 grad_clip: float | None = None, label_smoothing: float = 0.0,
-                 optimizer: torch.optim.Optimizer | None = None) -> None:
-        self.device = resolve_device(device)
-        self.model = model.to(self.device).train()
-        self.amp_dtype = resolve_amp(amp, self.device)
-        self.optimizer = optimizer or make_optimizer(self.model, lr, weight_decay, fused=fused)
-        self.optimizer_impl = getattr(self.optimizer, "impl", type(self.optimizer).__name__)
-        self.compiled = bool(compile)
-        self.forward = torch.compile(self.model, backend=compile_backend, mode=compile_mode) if compile else self.model
-        self.grad_clip = grad_clip
-        self.label_smoothing = label_smoothing
-        self.scaler = torch.amp.GradScaler(self.device.type) if self.amp_dtype == torch.float16 else None
-        if self.device.type == "cuda":
-            # TF32 for any fp32 matmul left outside autocast (and the whole step when amp="fp32").
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-
-    @property
-    def precision(self) -> str:
-        return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.amp_dtype]
-
-    def __call__(self, clip: torch.Tensor, labels: torch.Tensor, views: Any = None,
-                 mix: torch.Tensor | None = None) -> torch.Tensor:
-        return self.step(clip, labels, views, mix)
-
-    def step(self, clip: torch.Tensor, labels: torch.Tensor, views: Any = None,
-             mix: torch.Tensor | None = None) -> torch.Tensor:
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                            enabled=self.amp_dtype is not None):
-            logits = self.forward(clip, views, mix=mix)
-        loss = F.cross_entropy(logits.float(), labels, label_smoothing=self.label_smoothing)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if self.grad_clip is not None:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if self.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-            self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
-
-
 # --------------------------------------------------------------------------- timing
 
 
@@ -494,30 +309,30 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_train_step(model: nn.Module, *, batch_size: int, num_frames: int | None = None,
-                    image_size: int | None = None, device: str | torch.device = "auto", steps: int = 10,
-                    warmup: int = 3, n_views: int = 0, mix_prob: float | None = None, amp: str | None = "auto",
-                    compile: bool = False, compile_backend: str = "inductor", compile_mode: str | None = None,
-                    fused: bool | None = None, lr: float = 1e-4, seed: int = 0,
+def time_train_step(model: nn.Module, *, batch_size: int, optim: OptimSpec | None = None,
+                    num_frames: int | None = None, image_size: int | None = None,
+                    device: str | torch.device = "auto", steps: int = 10, warmup: int = 3, n_views: int = 0,
+                    mix_prob: float | None = None, seed: int = 0, compile_mode: str | None = None,
                     train_step: TrainStep | None = None) -> StepTiming:
-    """Time forward + backward + optimiser steps of ``model`` on random data.
+    """Time forward + backward + optimiser steps of ``model`` on random data, with the engine's step.
 
-    The batch is made once on the device (so host→device copies are *not* in the
-    figure — :func:`time_data_pipeline` measures the data side). ``warmup`` steps
-    run first (autotuning, allocator growth, ``torch.compile``; their times are
-    kept in ``warmup_s``), then ``steps`` timed steps, each bracketed by a device
-    synchronisation. Peak memory covers warm-up and timed steps (optimiser state
-    included). The model is trained by this (its weights change).
+    The step is :func:`~smate_nb.engine.step.build_train_step` ``(model, optim, device)`` — what
+    :func:`smate_nb.engine.fit` trains with — except that it does not check the loss for NaN each step
+    (that check synchronises the host). The batch is made once on the device (host→device copies are
+    *not* in the figure — :func:`time_data_pipeline` measures the data side). ``warmup`` steps run
+    first (autotuning, allocator growth, ``torch.compile``; their times are kept in ``warmup_s``), then
+    ``steps`` timed steps, each bracketed by a device synchronisation. Peak memory covers warm-up and timed
+    steps (optimiser state included). The model is trained by this (its weights change).
 
     Args:
         model: e.g. ``build_vivit(...)``; clip geometry defaults to its config.
         batch_size: clips per step.
-        n_views: augmented views per clip fed to mixed-token embedding (Eq. 7);
-            0 times the plain model (the Table 5 MACs). ``mix_prob``: the Eq. 7
-            Bernoulli draw is made with this probability per sample (default: the
-            model's own ``mix_prob``).
-        amp, compile, compile_backend, compile_mode, fused, lr: see :class:`TrainStep`.
-        train_step: time this ready :class:`TrainStep` instead of building one.
+        optim: the optimisation spec (amp, compile, lr, clipping…); default ``OptimSpec()`` (the cpu
+            profile's).
+        n_views: augmented views per clip fed to mixed-token embedding (Eq. 7); 0 times the plain model
+            (the Table 5 MACs). ``mix_prob``: the Eq. 7 draw probability (default: the model's own).
+        compile_mode: ``torch.compile`` mode when ``optim.compile``.
+        train_step: time this ready step instead of building one.
     Returns:
         a :class:`StepTiming`.
     """
@@ -528,8 +343,11 @@ def time_train_step(model: nn.Module, *, batch_size: int, num_frames: int | None
     image_size = image_size or getattr(cfg, "image_size", None)
     if num_frames is None or image_size is None:
         raise ValueError("num_frames and image_size are needed for a model without a ViViT config")
-    ts = train_step or TrainStep(model, device=device, amp=amp, lr=lr, fused=fused, compile=compile,
-                                 compile_backend=compile_backend, compile_mode=compile_mode)
+    if train_step is None:
+        dev = resolve_device(device)
+        train_step = build_train_step(model.to(dev), optim or OptimSpec(), dev, check_finite=False,
+                                      compile_mode=compile_mode)
+    ts = train_step
     dev = ts.device
     num_classes = getattr(cfg, "num_classes", 7)
     channels = getattr(cfg, "in_channels", 3)
@@ -544,13 +362,13 @@ def time_train_step(model: nn.Module, *, batch_size: int, num_frames: int | None
         for i in range(warmup + steps):
             _sync(dev)
             t0 = time.perf_counter()
-            loss = ts.step(clip, labels, views, mixes[i])
+            loss, _ = ts.step(clip, labels, views, mixes[i])
             _sync(dev)
             (warm if i < warmup else timed).append(time.perf_counter() - t0)
     final = float(loss.item())
     return StepTiming(batch_size=batch_size, num_frames=num_frames, image_size=image_size, n_views=n_views,
                       device=str(dev), device_name=describe_device(dev)["name"], precision=ts.precision,
-                      compiled=ts.compiled, optimizer_impl=str(ts.optimizer_impl), warmup_s=warm, step_s=timed,
+                      compiled=ts.compiled, optimizer_impl=ts.optimizer_impl, warmup_s=warm, step_s=timed,
                       peak_memory_bytes=pm.peak_bytes, memory_kind=pm.kind, baseline_memory_bytes=pm.baseline_bytes,
                       final_loss=final, params=sum(q.numel() for q in ts.model.parameters()))
 
@@ -655,68 +473,6 @@ def to_device(batch: torch.Tensor, device: str | torch.device, non_blocking: boo
     return batch.to(dev)
 
 
-@dataclass
-class DevicePipeline:
-    """SMaTE's per-batch data work on the training device, split into timed stages (paper §3.1.2–3.1.3, Eq. 7).
-
-    It does what the training engine's :func:`smate_nb.train.prepare_inputs` does for a
-    training batch in mixed-token mode (``PreprocSpec(augment=…, mix=True, lbp=…)``),
-    with the same random draws in the same order — so for one generator seed both give
-    identical tensors (tested) — but with each stage timed:
-
-    * ``to_float+test``: uint8 ``B×T×H×W×C`` → ``B×T×C×H×W``, the test transform
-      (resize the short side to ``resize``, centre-crop ``crop``; ``resize`` defaults to
-      ``round(crop · 256/224)``) — the base clip;
-    * ``augment``: with ``augment=True`` the training clip is one random augmentation
-      of the stored clip (else the base clip), then ``n_views`` more augmented views
-      (random crop, resize, flip, rotation, colour jitter / grayscale, one draw per clip);
-    * ``lbp``: with ``lbp`` set (``"skimage"`` | ``"3x3"``), the LBP image of the base
-      clip as one more view.
-
-    ``__call__(clips_uint8, generator=None)`` returns ``(clip [B,T,C,crop,crop], views)``
-    with ``views`` a list of ``n_views`` (+1 with LBP) tensors shaped like ``clip``, or
-    ``None`` when there are none. ``stage_times`` holds the last call's seconds per stage
-    (each stage closed by a device synchronisation when ``timed=True``).
-    """
-
-    crop: int
-    resize: int | None = None
-    n_views: int = 2
-    lbp: str | None = "skimage"
-    augment: bool = True
-    timed: bool = False
-    stage_times: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def views_per_clip(self) -> int:
-        return self.n_views + (1 if self.lbp else 0)
-
-    def __call__(self, clips: torch.Tensor, generator: torch.Generator | None = None
-                 ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
-        from .preprocess.augment import AugmentConfig, augment, make_views, test_transform
-        from .preprocess.lbp import lbp_image
-
-        if clips.ndim != 5 or clips.shape[-1] not in (1, 3):
-            raise ValueError(f"DevicePipeline expects uint8 clips B×T×H×W×C, got {tuple(clips.shape)}")
-        dev = clips.device
-        clock = (lambda: (_sync(dev), time.perf_counter())[1]) if self.timed else time.perf_counter
-        t0 = clock()
-        x = clips.permute(0, 1, 4, 2, 3)                       # B×T×C×H×W, still uint8
-        base = test_transform(x, self.crop, self.resize)
-        t1 = clock()
-        cfg = AugmentConfig.for_clip(self.crop)
-        clip = augment(x, cfg, generator)[0] if self.augment else base
-        views: list[torch.Tensor] = []
-        if self.n_views:
-            views = list(make_views(x, self.n_views, cfg, generator).unbind(0))
-        t2 = clock()
-        if self.lbp:
-            views.append(lbp_image(base, self.lbp))
-        t3 = clock()
-        self.stage_times = {"to_float+test": t1 - t0, "augment": t2 - t1, "lbp": t3 - t2}
-        return clip, (views or None)
-
-
 def synthetic_clips(n_batches: int, batch_size: int, num_frames: int, frame_size: int, *, channels: int = 3,
                     seed: int = 0, pin: bool = False, pool: int = 2) -> Iterator[torch.Tensor]:
     """``n_batches`` uint8 batches ``B×T×H×W×C`` from a small pre-made pool (so "loading" costs ~nothing and
@@ -766,7 +522,7 @@ class PipelineTiming:
         return d
 
 
-def time_data_pipeline(batches: Iterable[Any], pipeline: DevicePipeline | Callable[..., Any], *,
+def time_data_pipeline(batches: Iterable[Any], pipeline: InputPipeline | Callable[..., Any], *,
                        device: str | torch.device = "auto", warmup: int = 1, seed: int = 0,
                        sink: Callable[[torch.Tensor, Any], Any] | None = None) -> PipelineTiming:
     """Time the data side of training: load (iterate ``batches``) → :func:`to_device` → ``pipeline``.
@@ -781,17 +537,19 @@ def time_data_pipeline(batches: Iterable[Any], pipeline: DevicePipeline | Callab
         batches: any iterable of uint8 ``B×T×H×W×C`` batches, or of ``(clips, labels)``
             pairs (a DataLoader over :class:`smate_nb.data.clips.ClipDataset`, or
             :func:`synthetic_clips`).
-        pipeline: the on-device work: a :class:`DevicePipeline` (its ``timed`` flag is
-            switched on and its stages are reported), or any callable
-            ``(uint8 batch on device, generator) → (clip, views)`` such as
-            ``lambda x, g: smate_nb.train.prepare_inputs(x, data, pre, True, g)``
-            (reported as one stage, ``"pipeline"``).
+        pipeline: the on-device work: the engine's :class:`~smate_nb.engine.inputs.InputPipeline`
+            (called in training mode; a device-synchronising clock is attached so its stages
+            ``to_float+test`` / ``augment`` / ``lbp`` are reported), or any callable
+            ``(uint8 batch on device, generator) → (clip, views)`` (reported as one stage, ``"pipeline"``).
         sink: called with each ``(clip, views)`` (e.g. to check shapes).
     """
     dev = resolve_device(device)
-    staged = isinstance(pipeline, DevicePipeline)
+    staged = isinstance(pipeline, InputPipeline)
     if staged:
-        pipeline.timed = True
+        pipeline.clock = lambda: (_sync(dev), time.perf_counter())[1]
+        run = lambda x, g: pipeline(x, train=True, generator=g)  # noqa: E731
+    else:
+        run = pipeline
     g = torch.Generator().manual_seed(seed)
     it = iter(batches)
     load = transfer = wall = 0.0
@@ -810,7 +568,7 @@ def time_data_pipeline(batches: Iterable[Any], pipeline: DevicePipeline | Callab
         x = to_device(host, dev)
         _sync(dev)
         t2 = time.perf_counter()
-        clip, views = pipeline(x, g)
+        clip, views = run(x, g)
         _sync(dev)
         t3 = time.perf_counter()
         if sink is not None:

@@ -16,10 +16,10 @@ def test_profiles_are_frozen_and_buildable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.model = "x"
     for prof in PROFILES.values():
-        assert prof.model in VIVIT_CONFIGS
+        assert prof.model.arch in VIVIT_CONFIGS
         assert prof.clip.crop <= prof.clip.resize
     paper = get_profile("paper")
-    assert (paper.model, paper.clip.num_frames, paper.clip.crop, paper.clip.resize) == ("vivit_b_16x2_fe", 25, 224, 256)
+    assert (paper.model.arch, paper.clip.num_frames, paper.clip.crop, paper.clip.resize) == ("vivit_b_16x2_fe", 25, 224, 256)
     assert (paper.clip.stride_lab, paper.clip.stride_wild) == (2, 3)
     with pytest.raises(KeyError, match="smoke"):
         get_profile("laptop")
@@ -28,7 +28,7 @@ def test_profiles_are_frozen_and_buildable():
 @pytest.mark.parametrize("name", ["smoke", "cpu"])
 def test_profile_model_runs_on_profile_geometry(name):
     p = get_profile(name)
-    m = build_vivit(p.model, num_frames=p.clip.num_frames, image_size=p.clip.crop, num_classes=7).eval()
+    m = build_vivit(p.model.arch, num_frames=p.clip.num_frames, image_size=p.clip.crop, num_classes=7).eval()
     with torch.no_grad():
         assert m(torch.rand(1, p.clip.num_frames, 3, p.clip.crop, p.clip.crop)).shape == (1, 7)
 

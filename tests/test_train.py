@@ -103,7 +103,7 @@ def test_frame_cnn_baseline_trains_through_the_same_engine(tmp_path):
     # No temporal order: the frame CNN is invariant to shuffling frames (eval mode, BatchNorm frozen).
     net.eval()
     assert torch.allclose(net(x), net(x[:, torch.randperm(8)]), atol=1e-5)
-    cfg = tiny_config(model={"arch": "framecnn_smoke"}, optim={"epochs": 4})
+    cfg = tiny_config(model={"arch": "framecnn_smoke", "temporal_position": "learned"}, optim={"epochs": 4})
     r = fit(cfg, data=tiny_data(), root=tmp_path, progress=False)
     assert r["history"][-1]["train_loss"] < r["history"][0]["train_loss"]
 

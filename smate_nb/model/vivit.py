@@ -6,8 +6,9 @@ Data flow of :class:`ViViTFE` for a clip ``[B, T, C, H, W]``::
     mixed tokens    [B, n_t, N, D]   Eq. 7 (training only)
     + CLS, + spatial position        Eq. 8: one learned (N+1)×D table for every t
     spatial encoder (STE)            per temporal index: [B·n_t, N+1, D] → CLS → [B, n_t, D]
-    + temporal CLS, temporal position (learned | TPE-v1 | TPE-v2 | none)
-    temporal encoder (TTE)           [B, n_t(+1), D]
+    + temporal CLS, temporal position (learned | TPE-v1 | TPE-v2 | none; TPE in one of four readings,
+                                     ``tpe_mode``, see smate_nb.model.position)
+    temporal encoder (TTE)           [B, n_t(+1), D]  (``attention_bias`` mode: + TPE on its logits)
     final LayerNorm → CLS → zero-initialised linear head → logits [B, classes]
 
 Each encoder is a stack of pre-norm blocks (Eqs. 4–5) with multi-head
@@ -25,7 +26,8 @@ import torch.nn.functional as F
 from einops import rearrange, repeat
 from torch import nn
 
-from .position import TEMPORAL_POSITIONS, LearnedPositionEmbedding, make_temporal_position
+from .position import (TEMPORAL_POSITIONS, TPE_MODES, FixedTemporalEncoding, LearnedPositionEmbedding,
+                       interpolate_embedding, make_temporal_position)
 from .tokens import MixedTokenEmbedding, TubeletEmbedding
 
 __all__ = ["ViViTConfig", "VIVIT_CONFIGS", "EncoderBlock", "Encoder", "ViViTFE", "build_vivit"]
@@ -44,6 +46,11 @@ class ViViTConfig:
     ``zero_centering``: clips arrive in [0, 1] and are mapped to [−1, 1] before
     tokenisation (Scenic's ``zero_centering``). Without it the from-scratch
     ``vivit_cpu_fe`` stayed at chance on SynthFER in every calibration run.
+
+    ``tpe_mode``: how a TPE value enters the temporal encoder (``broadcast`` — the
+    literal reading, which LayerNorm erases; ``broadcast_dropout``; ``direction``;
+    ``attention_bias``; see :mod:`smate_nb.model.position`), with ``tpe_scale``
+    (``direction`` / ``attention_bias``) and ``tpe_dropout`` (``broadcast_dropout``).
     """
 
     dim: int
@@ -59,6 +66,9 @@ class ViViTConfig:
     temporal_position: str = "learned"
     tpe_alpha: float = 1.0
     tpe_normalized: bool = False
+    tpe_mode: str = "broadcast"
+    tpe_scale: float = 1.0
+    tpe_dropout: float = 0.1
     temporal_cls_position: bool | None = None
     mix_prob: float = 0.5
     zero_centering: bool = True
@@ -82,6 +92,40 @@ class ViViTConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def validate(self) -> "ViViTConfig":
+        """Check the fields that a wrong override could break; raise ``ValueError`` naming the field."""
+        def need(cond: bool, name: str, allowed: str) -> None:
+            if not cond:
+                raise ValueError(f"ViViTConfig.{name} = {getattr(self, name)!r}: {allowed}")
+
+        num = (int, float)
+        for name in ("dim", "spatial_depth", "temporal_depth", "heads", "mlp_dim", "num_frames", "image_size",
+                     "num_classes", "in_channels"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name, "an integer ≥ 1")
+        need(self.dim % self.heads == 0, "dim", f"must be divisible by heads ({self.heads})")
+        need(len(self.tubelet) == 3 and all(isinstance(t, int) and t >= 1 for t in self.tubelet), "tubelet",
+             "(t, p, p) with positive integers")
+        need(self.temporal_position in TEMPORAL_POSITIONS, "temporal_position", f"one of {TEMPORAL_POSITIONS}")
+        need(self.tpe_mode in TPE_MODES, "tpe_mode", f"one of {TPE_MODES}")
+        need(isinstance(self.tpe_alpha, num) and not isinstance(self.tpe_alpha, bool)
+             and 0 < float(self.tpe_alpha) <= 10, "tpe_alpha",
+             "a number in (0, 10] (Eq. 10 needs α > 0; beyond 10 the curve is a step)")
+        need(isinstance(self.tpe_scale, num) and float(self.tpe_scale) >= 0, "tpe_scale", "a number ≥ 0")
+        need(isinstance(self.tpe_dropout, num) and 0 <= float(self.tpe_dropout) < 1, "tpe_dropout",
+             "a rate in [0, 1)")
+        for name in ("mix_prob",):
+            v = getattr(self, name)
+            need(isinstance(v, num) and 0 <= float(v) <= 1, name, "a probability in [0, 1]")
+        for name in ("dropout", "attention_dropout", "drop_path"):
+            v = getattr(self, name)
+            need(isinstance(v, num) and 0 <= float(v) < 1, name, "a rate in [0, 1)")
+        for name in ("tpe_normalized", "zero_centering"):
+            need(isinstance(getattr(self, name), bool), name, "True or False")
+        need(self.temporal_cls_position is None or isinstance(self.temporal_cls_position, bool),
+             "temporal_cls_position", "None (auto), True or False")
+        return self
 
 
 #: Named architectures. ``vivit_b_16x2_fe`` is the paper's backbone (Table 1);
@@ -119,10 +163,21 @@ class MultiHeadSelfAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.attention_dropout = attention_dropout
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``attn_bias``: optional float ``[L, L]`` added to every head's logits (SDPA's float mask)."""
         q, k, v = rearrange(self.qkv(z), "b l (three h d) -> three b h l d", three=3, h=self.heads)
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attention_dropout if self.training else 0.0)
+        mask = None if attn_bias is None else attn_bias.to(q.dtype)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             dropout_p=self.attention_dropout if self.training else 0.0)
         return self.proj(rearrange(out, "b h l d -> b l (h d)"))
+
+    def attention_probs(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The softmax weights of Eq. 3 written out (for pictures; eval only): ``[B, heads, L, L]``."""
+        q, k, _ = rearrange(self.qkv(z), "b l (three h d) -> three b h l d", three=3, h=self.heads)
+        logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+        if attn_bias is not None:
+            logits = logits + attn_bias
+        return logits.softmax(-1)
 
 
 class EncoderBlock(nn.Module):
@@ -143,13 +198,14 @@ class EncoderBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.drop_path = drop_path
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        y = z + drop_path(self.dropout(self.attn(self.norm1(z))), self.drop_path, self.training)   # Eq. 4
-        return y + drop_path(self.mlp(self.norm2(y)), self.drop_path, self.training)              # Eq. 5
+    def forward(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
+        y = z + drop_path(self.dropout(self.attn(self.norm1(z), attn_bias)), self.drop_path, self.training)  # Eq. 4
+        return y + drop_path(self.mlp(self.norm2(y)), self.drop_path, self.training)                        # Eq. 5
 
 
 class Encoder(nn.Module):
-    """A stack of :class:`EncoderBlock` closed by a LayerNorm. ``[B, L, D] → [B, L, D]``."""
+    """A stack of :class:`EncoderBlock` closed by a LayerNorm. ``[B, L, D] → [B, L, D]``; an optional
+    ``attn_bias [L, L]`` is added to the attention logits of every block."""
 
     def __init__(self, depth: int, dim: int, heads: int, mlp_dim: int, dropout: float = 0.0,
                  attention_dropout: float = 0.0, drop_path: float = 0.0, eps: float = 1e-6) -> None:
@@ -160,10 +216,18 @@ class Encoder(nn.Module):
                                     for r in rates)
         self.norm = nn.LayerNorm(dim, eps=eps)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
         for block in self.blocks:
-            z = block(z)
+            z = block(z, attn_bias)
         return self.norm(z)
+
+    def attention_maps(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Attention weights of every block for input ``z`` (eval): ``[B, depth, heads, L, L]``."""
+        maps = []
+        for block in self.blocks:
+            maps.append(block.attn.attention_probs(block.norm1(z), attn_bias))
+            z = block(z, attn_bias)
+        return torch.stack(maps, 1)
 
 
 ViewsArg = torch.Tensor | Sequence[torch.Tensor] | None
@@ -191,6 +255,7 @@ class ViViTFE(nn.Module):
         if config.temporal_position not in TEMPORAL_POSITIONS:
             raise ValueError(f"unknown temporal_position {config.temporal_position!r}; "
                              f"choose one of {TEMPORAL_POSITIONS}")
+        config.validate()
         self.config = config
         c = config
         n_t, n_h, n_w = c.grid
@@ -204,8 +269,8 @@ class ViViTFE(nn.Module):
                                        c.attention_dropout, c.drop_path, c.layer_norm_eps)
         self.temporal_cls = nn.Parameter(torch.zeros(1, 1, c.dim))
         positioned = n_t + 1 if c.cls_takes_temporal_position else n_t
-        self.temporal_position = make_temporal_position(c.temporal_position, positioned, c.dim,
-                                                        c.tpe_alpha, c.tpe_normalized)
+        self.temporal_position = make_temporal_position(c.temporal_position, positioned, c.dim, c.tpe_alpha,
+                                                        c.tpe_normalized, c.tpe_mode, c.tpe_scale, c.tpe_dropout)
         self.temporal_encoder = Encoder(c.temporal_depth, c.dim, c.heads, c.mlp_dim, c.dropout,
                                         c.attention_dropout, c.drop_path, c.layer_norm_eps)
         self.head = nn.Linear(c.dim, c.num_classes)
@@ -259,14 +324,66 @@ class ViViTFE(nn.Module):
         z = self.spatial_encoder(z)
         return rearrange(z[:, 0], "(b t) d -> b t d", b=b, t=n_t)
 
-    def clip_features(self, frames: torch.Tensor) -> torch.Tensor:
-        """Temporal encoder: ``[B, n_t, D]`` → final CLS representation ``[B, D]``."""
+    def temporal_input(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the temporal encoder receives: ``[CLS, h_1 … h_nt]`` with the temporal position applied
+        (``[B, n_t+1, D]``), and the attention-logit bias ``[n_t+1, n_t+1]`` (``attention_bias`` mode; else
+        ``None``) — the bias of a key is its TPE value, 0 for a CLS key without a position."""
         cls = repeat(self.temporal_cls, "1 1 d -> b 1 d", b=frames.shape[0])
         if self.config.cls_takes_temporal_position:
             z = self.temporal_position(torch.cat([cls, frames], 1))
         else:
             z = torch.cat([cls, self.temporal_position(frames)], 1)
-        return self.temporal_encoder(z)[:, 0]
+        bias = self.temporal_position.attention_bias()
+        if bias is not None:
+            if not self.config.cls_takes_temporal_position:
+                bias = torch.cat([bias.new_zeros(1), bias])
+            bias = bias.to(z.dtype)[None, :].expand(z.shape[1], -1)
+        return z, bias
+
+    def clip_features(self, frames: torch.Tensor) -> torch.Tensor:
+        """Temporal encoder: ``[B, n_t, D]`` → final CLS representation ``[B, D]``."""
+        z, bias = self.temporal_input(frames)
+        return self.temporal_encoder(z, bias)[:, 0]
+
+    @torch.no_grad()
+    def temporal_attention(self, clip: torch.Tensor) -> torch.Tensor:
+        """The temporal encoder's attention weights for a clip batch (eval mode): ``[B, depth, heads, L, L]``
+        with ``L = n_t + 1`` (index 0 = the temporal CLS token)."""
+        was = self.training
+        self.eval()
+        z, bias = self.temporal_input(self.frame_features(self.tokens(clip)))
+        maps = self.temporal_encoder.attention_maps(z, bias)
+        self.train(was)
+        return maps
+
+    def with_num_frames(self, num_frames: int) -> "ViViTFE":
+        """A copy of this model for clips of ``num_frames`` frames (length generalisation).
+
+        Every weight is shared except the temporal position: TPE is recomputed for the new L (it is a
+        function of L, Eqs. 9–10); a learned table is linearly interpolated over positions, its CLS row
+        kept. The spatial grid is unchanged. Returns a new :class:`ViViTFE` (weights copied).
+        """
+        import copy
+
+        c = replace(self.config, num_frames=num_frames)
+        n_t = c.grid[0]
+        if n_t < 1:
+            raise ValueError(f"{num_frames} frames give no temporal token for tubelet {c.tubelet}")
+        other = copy.deepcopy(self)
+        other.config = c
+        positioned = n_t + 1 if c.cls_takes_temporal_position else n_t
+        old = self.temporal_position
+        if isinstance(old, LearnedPositionEmbedding):
+            new = LearnedPositionEmbedding(positioned, c.dim)
+            with torch.no_grad():
+                new.weight.copy_(interpolate_embedding(old.weight.detach(), positioned,
+                                                       keep_first=c.cls_takes_temporal_position))
+            other.temporal_position = new.to(old.weight.device)
+        elif isinstance(old, FixedTemporalEncoding):
+            other.temporal_position = make_temporal_position(c.temporal_position, positioned, c.dim, c.tpe_alpha,
+                                                             c.tpe_normalized, c.tpe_mode, c.tpe_scale,
+                                                             c.tpe_dropout).to(old.values.device)
+        return other
 
     def forward(self, clip: torch.Tensor, views: ViewsArg = None, *, mix: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.clip_features(self.frame_features(self.tokens(clip, views, mix))))
