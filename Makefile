@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.smate-installed
 PROFILE ?= cpu
 JOBS   ?= 1
+# parallel trainings per study notebook (exported to each kernel as SMATE_WORKERS; results do not depend on it)
+WORKERS ?= $(shell nproc)
 
 # CPU threads, chosen deliberately: on a busy 2-core machine two torch threads ran a training step 10–20×
 # slower than one. One thread per process, and idle OpenMP workers sleep instead of spinning.
@@ -32,8 +34,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name smate-nb --display-name "Python (smate-nb)" >/dev/null
 	touch $(STAMP)
 
+# Executes into reproduction/$(PROFILE)/ and compares every table with the committed reference reports/$(PROFILE)/
+# (reproduction/$(PROFILE)/reproduction.md); `python -m smate_nb run --update-reference` refreshes the reference.
 reproduce: $(STAMP)
-	$(BIN)/python -m smate_nb run --profile $(PROFILE) --jobs $(JOBS)
+	$(BIN)/python -m smate_nb run --profile $(PROFILE) --jobs $(JOBS) --workers $(WORKERS)
 
 smoke: $(STAMP)
 	$(BIN)/python -m smate_nb run --profile smoke

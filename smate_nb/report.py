@@ -4,24 +4,33 @@ Every notebook creates one :class:`Report` from its papermill parameters and
 writes through it, so all outputs of a profile land in one tree::
 
     reports/<profile>/
-        tables/<notebook>__<name>.csv   (+ .md)
+        tables/<notebook>__<name>.csv   (+ .md, + .json sidecar)
         figures/<notebook>__<name>.png
+        outputs/<notebook>.json         manifest: every table/figure this notebook wrote, trainings run/reused
         executed/<notebook>.ipynb       (written by the suite runner)
         README.md                       (index, written by the suite runner)
 
 Writes are atomic (:mod:`smate_nb.files`). Each table's Markdown carries a
-caption and, where given, the paper's numbers beside ours.
+caption and, where given, the paper's numbers beside ours. The manifest lets
+the runner check that a notebook's outputs still exist before it trusts a
+finished run, and says which tables are timings (machine-dependent, so not
+compared with the reference).
 """
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from .files import atomic_path, write_json, write_text
 
-__all__ = ["Report", "default_reports_root"]
+__all__ = ["Report", "default_reports_root", "manifest_path", "read_manifest", "manifest_files", "REPRODUCE_KINDS"]
+
+# How a table takes part in the reproduction check (smate_nb.suite): "compare" — its cells are compared with the
+# reference; "timing" — wall times / throughput / memory of this machine, which cannot reproduce elsewhere.
+REPRODUCE_KINDS = ("compare", "timing")
 
 
 def default_reports_root() -> Path:
@@ -32,13 +41,54 @@ def default_reports_root() -> Path:
     return Path(__file__).resolve().parent.parent / "reports"
 
 
+def manifest_path(profile_dir: str | os.PathLike, notebook: str) -> Path:
+    """Path of the outputs manifest of ``notebook`` under one profile folder (``outputs/<notebook>.json``)."""
+    return Path(profile_dir) / "outputs" / f"{notebook}.json"
+
+
+def read_manifest(profile_dir: str | os.PathLike, notebook: str) -> dict[str, Any] | None:
+    """The outputs manifest of ``notebook`` as a dict, or None when it has none or it is unreadable."""
+    import json
+
+    path = manifest_path(profile_dir, notebook)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def manifest_files(manifest: Mapping[str, Any] | None) -> list[str]:
+    """Every file a manifest registers, as paths relative to the profile folder (sorted, no duplicates)."""
+    if not manifest:
+        return []
+    files: set[str] = set()
+    for entry in (manifest.get("tables") or {}).values():
+        files.update(entry.get("files", []))
+    files.update((manifest.get("figures") or {}).values())
+    return sorted(files)
+
+
+def _in_kernel() -> bool:
+    """True inside an IPython kernel (a notebook run by Jupyter or papermill), not in a plain script."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 @dataclass
 class Report:
     """Output sink of one notebook under one profile.
 
+    Creating a Report starts a fresh outputs manifest for the notebook (a new
+    execution registers its outputs anew, so files of an older version of the
+    notebook are not vouched for).
+
     Args:
         profile: profile name (``smoke`` / ``cpu`` / ``paper``).
-        notebook: short notebook name, used as a file-name prefix.
+        notebook: short notebook name (the notebook's file stem), used as a file-name prefix.
         root: reports root; defaults to :func:`default_reports_root`.
     """
 
@@ -53,31 +103,81 @@ class Report:
         self.figures_dir = self.dir / "figures"
         self.tables_dir.mkdir(parents=True, exist_ok=True)
         self.figures_dir.mkdir(parents=True, exist_ok=True)
+        self.manifest: dict[str, Any] = {"notebook": self.notebook, "profile": self.profile, "tables": {},
+                                         "figures": {}, "runs": {"trained": 0, "reused": 0}}
+        self._write_manifest()
 
     def _stem(self, name: str) -> str:
         return f"{self.notebook}__{name}"
 
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.dir).as_posix()
+
+    def _write_manifest(self) -> None:
+        write_json(manifest_path(self.dir, self.notebook), self.manifest)
+
     def figure(self, fig: Any, name: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure as ``figures/<notebook>__<name>.png``; return the path."""
+        """Save a matplotlib figure as ``figures/<notebook>__<name>.png``; return the path.
+
+        Inside a notebook kernel the saved PNG is also displayed inline (so the
+        executed notebook shows exactly the file that was written) and the
+        figure is closed, so the inline backend does not show it a second time.
+        """
         dest = self.figures_dir / f"{self._stem(name)}.png"
         with atomic_path(dest) as tmp:
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        self.manifest["figures"][name] = self._rel(dest)
+        self._write_manifest()
+        if _in_kernel():
+            from IPython.display import Image, display
+
+            display(Image(data=dest.read_bytes(), format="png"))
+            if "matplotlib.pyplot" in sys.modules:
+                sys.modules["matplotlib.pyplot"].close(fig)
         return dest
 
     def table(self, df: Any, name: str, caption: str = "", floatfmt: str = ".2f",
-              meta: dict[str, Any] | None = None) -> Path:
-        """Save a pandas DataFrame as CSV + Markdown (+ JSON sidecar of ``meta``).
+              meta: dict[str, Any] | None = None, reproduce: str = "compare") -> Path:
+        """Save a pandas DataFrame as CSV + Markdown + a JSON sidecar (``meta`` and ``reproduce``).
 
         ``caption`` heads the Markdown file; ``meta`` records the choices a run
         made (profile, parameters, variants) so every number is traceable.
-        Returns the CSV path.
+        ``reproduce``: ``"compare"`` (default) — a reproduction run's copy of
+        this table is compared cell by cell with the reference; ``"timing"`` —
+        the table holds wall times / throughput / memory of the machine that
+        ran it, which cannot reproduce elsewhere, so it is reported as
+        "timing, not compared". Returns the CSV path.
         """
+        if reproduce not in REPRODUCE_KINDS:
+            raise ValueError(f"Report.table({name!r}): reproduce={reproduce!r} is not one of {REPRODUCE_KINDS}; "
+                             "use 'timing' for machine-dependent timings, else leave the default 'compare'")
+        if meta and "reproduce" in meta:
+            raise ValueError(f"Report.table({name!r}): meta has a key 'reproduce', which the sidecar uses for the "
+                             "reproduction kind; pass it as the reproduce= argument or rename the key")
         stem = self.tables_dir / self._stem(name)
-        csv_path = stem.with_suffix(".csv")
+        csv_path, md_path, json_path = stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".json")
         write_text(csv_path, df.to_csv(index=False))
         md = f"**{caption}**\n\n" if caption else ""
         md += df.to_markdown(index=False, floatfmt=floatfmt) + "\n"
-        write_text(stem.with_suffix(".md"), md)
-        if meta is not None:
-            write_json(stem.with_suffix(".json"), meta)
+        write_text(md_path, md)
+        write_json(json_path, {**(meta or {}), "reproduce": reproduce})
+        self.manifest["tables"][name] = {"files": [self._rel(p) for p in (csv_path, md_path, json_path)],
+                                         "reproduce": reproduce}
+        self._write_manifest()
         return csv_path
+
+    def record_runs(self, results: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+        """Count the trainings behind this notebook's numbers: trained now vs reused from stored runs.
+
+        ``results`` is the list of result dicts the engine returns (``fit``,
+        ``cross_validate``, ``sweep``); a dict with ``"reused": True`` came from
+        a stored run, anything else (including a missing key) was trained.
+        Counts add up over calls and go into the outputs manifest, where the
+        suite's index reads them ("12.0 s (40 trainings reused)"). Returns the
+        running totals ``{"trained": n, "reused": m}``.
+        """
+        runs = self.manifest["runs"]
+        for result in results:
+            runs["reused" if bool(result.get("reused", False)) else "trained"] += 1
+        self._write_manifest()
+        return dict(runs)
