@@ -137,8 +137,9 @@ class Report:
         return dest
 
     def table(self, df: Any, name: str, caption: str = "", floatfmt: str = ".2f",
-              meta: dict[str, Any] | None = None, reproduce: str = "compare") -> Path:
-        """Save a pandas DataFrame as CSV + Markdown + a JSON sidecar (``meta`` and ``reproduce``).
+              meta: dict[str, Any] | None = None, reproduce: str = "compare",
+              timing_columns: Iterable[str] = ()) -> Path:
+        """Save a pandas DataFrame as CSV + Markdown + a JSON sidecar (``meta``, ``reproduce``, ``timing_columns``).
 
         ``caption`` heads the Markdown file; ``meta`` records the choices a run
         made (profile, parameters, variants) so every number is traceable.
@@ -146,21 +147,33 @@ class Report:
         this table is compared cell by cell with the reference; ``"timing"`` —
         the table holds wall times / throughput / memory of the machine that
         ran it, which cannot reproduce elsewhere, so it is reported as
-        "timing, not compared". Returns the CSV path.
+        "timing, not compared". ``timing_columns``: in a compared table, the
+        columns that are such measurements (``train seconds``, ``ms_per_frame``);
+        they are left out of the comparison, and the check says so.
+        Returns the CSV path.
         """
         if reproduce not in REPRODUCE_KINDS:
             raise ValueError(f"Report.table({name!r}): reproduce={reproduce!r} is not one of {REPRODUCE_KINDS}; "
                              "use 'timing' for machine-dependent timings, else leave the default 'compare'")
-        if meta and "reproduce" in meta:
-            raise ValueError(f"Report.table({name!r}): meta has a key 'reproduce', which the sidecar uses for the "
-                             "reproduction kind; pass it as the reproduce= argument or rename the key")
+        timing_columns = list(timing_columns)
+        unknown = [c for c in timing_columns if c not in list(df.columns)]
+        if unknown:
+            raise ValueError(f"Report.table({name!r}): timing_columns {unknown} are not columns of the table "
+                             f"({list(df.columns)}); name them as the DataFrame does")
+        clash = [k for k in ("reproduce", "timing_columns") if k in (meta or {})]
+        if clash:
+            raise ValueError(f"Report.table({name!r}): meta has the key(s) {clash}, which the sidecar uses for the "
+                             "reproduction check; pass them as arguments or rename the keys")
         stem = self.tables_dir / self._stem(name)
         csv_path, md_path, json_path = stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".json")
         write_text(csv_path, df.to_csv(index=False))
         md = f"**{caption}**\n\n" if caption else ""
         md += df.to_markdown(index=False, floatfmt=floatfmt) + "\n"
         write_text(md_path, md)
-        write_json(json_path, {**(meta or {}), "reproduce": reproduce})
+        sidecar = {**(meta or {}), "reproduce": reproduce}
+        if timing_columns:
+            sidecar["timing_columns"] = timing_columns
+        write_json(json_path, sidecar)
         self.manifest["tables"][name] = {"files": [self._rel(p) for p in (csv_path, md_path, json_path)],
                                          "reproduce": reproduce}
         self._write_manifest()

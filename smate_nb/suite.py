@@ -876,6 +876,7 @@ class TableComparison:
     name: str
     verdict: str
     details: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # what was deliberately not compared (timing columns)
 
 
 _NUM = re.compile(r"[-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -941,8 +942,10 @@ def _compare_cell(ref: str, run: str) -> tuple[str, str]:
     return "within", ""
 
 
-def _compare_table(name: str, ref_md: Path, run_md: Path) -> TableComparison:
+def _compare_table(name: str, ref_md: Path, run_md: Path, timing_columns: Iterable[str] = ()) -> TableComparison:
     ref, run = _parse_md_table(ref_md), _parse_md_table(run_md)
+    skip = set(timing_columns)
+    notes = [f"timing columns not compared: {', '.join(sorted(skip))}"] if skip else []
     if ref is None or run is None:
         same = ref_md.read_text() == run_md.read_text()
         return TableComparison(name, "identical" if same else "different",
@@ -961,6 +964,8 @@ def _compare_table(name: str, ref_md: Path, run_md: Path) -> TableComparison:
     for ref_row, run_row in zip(ref_rows, run_rows):
         label = ref_row[0] if ref_row else "?"
         for col, a, b in zip(ref_head, ref_row, run_row):
+            if col in skip:
+                continue
             verdict, why = _compare_cell(a, b)
             within |= verdict == "within"
             if verdict == "different":
@@ -968,14 +973,15 @@ def _compare_table(name: str, ref_md: Path, run_md: Path) -> TableComparison:
         if len(ref_row) != len(run_row):
             details.append(f"row “{label}”: {len(ref_row)} cells in the reference, {len(run_row)} here")
     if details:
-        return TableComparison(name, "different", details)
-    return TableComparison(name, "within spread" if within else "identical")
+        return TableComparison(name, "different", details, notes)
+    return TableComparison(name, "within spread" if within else "identical", notes=notes)
 
 
 def compare_reports(run_dir: Path, reference_dir: Path) -> list[TableComparison]:
     """Compare every table (``tables/*.md``) of a run's profile folder with the reference's; one entry per table.
 
-    A table either side declares ``reproduce: "timing"`` in its JSON sidecar is not compared. A reference table
+    A table either side declares ``reproduce: "timing"`` in its JSON sidecar is not compared, nor are the columns
+    either side lists as ``timing_columns``. A reference table
     whose notebook (the part of its name before ``__``) did not run in ``run_dir`` is ``not run here``.
     """
     run_dir, reference_dir = Path(run_dir), Path(reference_dir)
@@ -986,7 +992,9 @@ def compare_reports(run_dir: Path, reference_dir: Path) -> list[TableComparison]
     out: list[TableComparison] = []
     for name in sorted(set(ref_tables) | set(run_tables)):
         ref, run = ref_tables.get(name), run_tables.get(name)
-        kinds = {(_read_json(p.with_suffix(".json")) or {}).get("reproduce", "compare") for p in (ref, run) if p}
+        sidecars = [_read_json(p.with_suffix(".json")) or {} for p in (ref, run) if p]
+        kinds = {sc.get("reproduce", "compare") for sc in sidecars}
+        timing_columns = {c for sc in sidecars for c in sc.get("timing_columns", [])}
         if ref is None:
             out.append(TableComparison(name, "missing in reference"))
         elif run is None:
@@ -995,7 +1003,7 @@ def compare_reports(run_dir: Path, reference_dir: Path) -> list[TableComparison]
         elif "timing" in kinds:
             out.append(TableComparison(name, "timing, not compared"))
         else:
-            out.append(_compare_table(name, ref, run))
+            out.append(_compare_table(name, ref, run, timing_columns))
     return out
 
 
@@ -1011,7 +1019,8 @@ def write_reproduction(run_dir: Path, reference_dir: Path, profile: str) -> tupl
              "Each table is compared cell by cell as printed in its Markdown file: **identical**; **within spread** — "
              "a cell `m ± s` whose means differ by at most the larger printed spread, or a number equal at the "
              "coarser printed precision of the two; **different** (the cells are listed); **missing** on either "
-             "side. Tables of timings, throughput or memory measure the machine and are **timing, not compared**. "
+             "side. Tables of timings, throughput or memory measure the machine and are **timing, not compared** (so are "
+             "the timing columns a table declares). "
              "Reference tables of notebooks that did not run in this folder are **not run here**.", ""]
     if not (reference_dir / "tables").is_dir():
         summary = (f"Reproduction check: no reference tables at {_show(reference_dir)}/tables — nothing compared "
@@ -1024,8 +1033,8 @@ def write_reproduction(run_dir: Path, reference_dir: Path, profile: str) -> tupl
                + ", ".join(f"{n} {'DIFFERENT' if v == 'different' else v}" for v, n in counts.items() if n)
                if comps else f"Reproduction vs reference {_show(reference_dir)}/: no tables on either side")
     lines += [f"**{summary}**", "", "| table | verdict |", "|---|---|"]
-    lines += [f"| {c.name} | {c.verdict}{f' ({len(c.details)} differences)' if c.verdict == 'different' else ''} |"
-              for c in comps]
+    lines += [f"| {c.name} | {c.verdict}{f' ({len(c.details)} differences)' if c.verdict == 'different' else ''}"
+              f"{''.join(f'; {n}' for n in c.notes)} |" for c in comps]
     diffs = [c for c in comps if c.details]
     if diffs:
         lines += ["", "## Differences", ""]
@@ -1066,6 +1075,14 @@ def _positive_int(flag: str):
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point (``python -m smate_nb``). Returns 0 (all ok), 1 (a notebook failed), 2 (usage error),
     130 (interrupted)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:   # Ctrl-C outside the batch (while planning or writing the report): no traceback
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m smate_nb", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute the notebooks with a profile and compare with the reference")

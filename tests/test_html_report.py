@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from smate_nb.html_report import MathSubstitution, tex_to_mathml, write_html_report
+from smate_nb.suite import main
 
 REPO = Path(__file__).resolve().parent.parent
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -176,3 +177,11 @@ def test_every_formula_of_the_suite_notebooks_converts_cleanly():
                 left = math.protect(cell.source)
                 assert not RAW_TEX.findall(re.sub(r"`[^`]*`", "", left)), (nb_path.name, left)
     assert math.mathml and not math.warnings, math.warnings
+
+
+def test_html_command_rebuilds_the_pages_of_an_existing_report(profile_dir, capsys):
+    assert main(["html", "--profile", "cpu", "--reports", str(profile_dir.parent)]) == 0
+    assert (profile_dir / "html" / "01_demo.html").is_file()
+    assert "index.html" in capsys.readouterr().out
+    assert main(["html", "--profile", "smoke", "--reports", str(profile_dir.parent)]) == 2
+    assert "no " in capsys.readouterr().err

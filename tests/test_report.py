@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_manifest_records_every_output_kind_and_runs(tmp_path):
     report = Report("cpu", "01_x", tmp_path)
-    report.table(pd.DataFrame({"a": [1.0]}), "acc", caption="c", meta={"folds": [0, 1]})
+    report.table(pd.DataFrame({"a": [1.0], "train seconds": [3.0]}), "acc", caption="c", meta={"folds": [0, 1]},
+                 timing_columns=["train seconds"])
     report.table(pd.DataFrame({"clips/s": [5.0]}), "speed", reproduce="timing")
     import matplotlib
 
@@ -34,7 +35,9 @@ def test_manifest_records_every_output_kind_and_runs(tmp_path):
                                         "tables/01_x__speed.md"]
     assert all((tmp_path / "cpu" / f).is_file() for f in manifest_files(manifest))
     sidecar = json.loads((tmp_path / "cpu" / "tables" / "01_x__acc.json").read_text())
-    assert sidecar == {"folds": [0, 1], "reproduce": "compare"}
+    assert sidecar == {"folds": [0, 1], "reproduce": "compare", "timing_columns": ["train seconds"]}
+    with pytest.raises(ValueError, match=r"timing_columns \['seconds'\] are not columns"):
+        report.table(pd.DataFrame({"a": [1]}), "bad", timing_columns=["seconds"])
     assert plt.fignum_exists(fig.number)     # outside a kernel nothing is displayed, so the figure stays open
     # A new execution starts a fresh manifest: outputs of an older version are no longer vouched for.
     Report("cpu", "01_x", tmp_path)

@@ -163,12 +163,16 @@ def test_compare_reports_verdicts(tmp_path):
     _table(ref, "01_a__time", "| s |\n|--|\n| 1.0 |\n", reproduce="timing")
     _table(run, "01_a__time", "| s |\n|--|\n| 9.0 |\n")
     _table(ref, "02_other__t", head + "| orig | 1 | 2 |\n")
+    _table(ref, "01_a__mixed", head + "| orig | 66.4 ± 10.9 | 10 |\n")
+    _table(run, "01_a__mixed", head + "| orig | 66.4 ± 10.9 | 12 |\n")
+    (run / "tables" / "01_a__mixed.json").write_text(json.dumps({"reproduce": "compare", "timing_columns": ["n"]}))
     _ran(run, "01_a")
     verdicts = {c.name: c for c in compare_reports(run, ref)}
     assert {k: v.verdict for k, v in verdicts.items()} == {
         "01_a__same": "identical", "01_a__spread": "within spread", "01_a__diff": "different",
         "01_a__gone": "missing in this run", "01_a__new": "missing in reference",
-        "01_a__time": "timing, not compared", "02_other__t": "not run here"}
+        "01_a__time": "timing, not compared", "02_other__t": "not run here", "01_a__mixed": "identical"}
+    assert verdicts["01_a__mixed"].notes == ["timing columns not compared: n"]
     details = verdicts["01_a__diff"].details
     assert len(details) == 2
     assert "row “orig”, column “WAR”: reference `66.4 ± 1.0` · this run `60.0 ± 1.0`" in details[0]
