@@ -277,7 +277,7 @@ def write_html_report(profile_dir: Path, results: Iterable[Any] | None = None) -
             stale.unlink()
 
     math = MathSubstitution()
-    title = f"smate-nb report — {profile_dir.parent.name}/{profile_dir.name}"
+    title = f"smate-nb report — profile {profile_dir.name}"
     body = [f"<h1>{html.escape(title)}</h1>",
             f"<p>Folder: <code>{html.escape(str(profile_dir))}</code>. Every notebook is a static page (code folded "
             "under <em>code</em>); tables and figures follow.</p>"]
@@ -298,7 +298,8 @@ def write_html_report(profile_dir: Path, results: Iterable[Any] | None = None) -
 
     reproduction = profile_dir / "reproduction.md"
     if reproduction.is_file():
-        body += ['<h2 id="reproduction">Reproduction check</h2>', _markdown(reproduction.read_text(), math)]
+        text = re.sub(r"\A#[^\n]*\n", "", reproduction.read_text())   # its own title: the h2 below says it
+        body += ['<h2 id="reproduction">Reproduction check against the reference</h2>', _markdown(text, math)]
 
     tables = sorted((profile_dir / "tables").glob("*.md"))
     if tables:

@@ -130,6 +130,7 @@ class RunPlan:
     workers: int = 1
     force: bool = False
     kernel: str | None = None
+    notebooks_dir: Path = DEFAULT_NOTEBOOKS
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
 
@@ -364,7 +365,8 @@ def plan_run(profile: str, only: Iterable[str] | None = None, jobs: int = 1, for
         if values:
             params[stem] = _validate_values(stem, profile, values)
     return RunPlan(profile=profile, notebooks=nbs, params=params, root=root, reference_root=reference_root,
-                   jobs=jobs, workers=workers, force=force, kernel=kernel, notes=notes)
+                   jobs=jobs, workers=workers, force=force, kernel=kernel, notebooks_dir=Path(notebooks_dir),
+                   notes=notes)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -414,7 +416,9 @@ def check_done(nb_path: Path, profile_dir: Path, inputs: dict[str, Any]) -> tupl
         return False, "never executed here" if not (executed / f"{nb_path.stem}.json").exists() else "stamp unreadable"
     if prev.get("status") != "ok":
         return False, "its last run here did not succeed"
-    old = prev.get("inputs") or {}
+    if "inputs" not in prev:
+        return False, "its stamp comes from an older runner (no record of the package source)"
+    old = prev["inputs"]
     for key, what in (("notebook", "notebook changed"), ("parameters", "parameters changed"),
                       ("package", "package source (smate_nb/) changed")):
         if old.get(key) != inputs.get(key):
@@ -753,6 +757,11 @@ def finish_run(plan: RunPlan, results: list[NotebookResult], html: bool = True) 
         reproduction, comparison_line = write_reproduction(base, plan.reference, plan.profile)
         lines.append(comparison_line)
         lines.append(f"  details: {_show(reproduction)}")
+    sources = {p.stem for p in plan.notebooks_dir.glob("*.ipynb")}
+    orphans = sorted(p.stem for p in (base / "executed").glob("*.json") if p.stem not in sources)
+    if orphans:   # e.g. a renamed notebook: its old copy would otherwise pass for part of this report
+        lines.append(f"note: {_show(base)}/executed/ holds notebooks with no source in {_show(plan.notebooks_dir)}/ "
+                     f"any more: {', '.join(orphans)} (delete their files to drop them from the report)")
     index = write_index(plan.profile, plan.root, results, comparison=comparison_line, reference=plan.reference)
     html_path, html_error = None, ""
     if html:

@@ -125,6 +125,11 @@ def test_run_executes_into_its_own_folder_and_compares_with_the_reference(suite_
     assert "| 01_good__t | identical |" in text and "| 01_good__speed | timing, not compared |" in text
     # Resume uses the run's own folder only.
     assert _run(nbs, root, ref)["01_good"].status == "skipped"
+    # A stamp of an older runner (as committed before) is not trusted.
+    stamp = json.loads((root / "cpu" / "executed" / "01_good.json").read_text())
+    del stamp["inputs"]
+    (root / "cpu" / "executed" / "01_good.json").write_text(json.dumps(stamp))
+    assert _run(nbs, root, ref)["01_good"].reason.startswith("its stamp comes from an older runner")
     # A different number is listed cell by cell, and the last printed lines say so and where everything is.
     assert main(["run", "--profile", "cpu", "--notebooks", str(nbs), "--reports", str(root), "--reference", str(ref),
                  "--param", "value=0.5", "--no-html", "--workers", "1"]) == 0
@@ -423,6 +428,8 @@ def test_index_says_where_it_is_and_counts_reused_trainings(tmp_path, capsys):
     _notebook(nbs / "01_study.ipynb", "from smate_nb.report import Report\n"
                                       "r = Report(profile, '01_study', reports_root)\n"
                                       "r.record_runs([{'reused': True}] * 40 + [{'WAR': 0.5}] * 0)")
+    (root / "smoke" / "executed").mkdir(parents=True)
+    (root / "smoke" / "executed" / "00_renamed.json").write_text('{"status": "ok"}')   # its notebook is gone
     assert main(["run", "--profile", "smoke", "--notebooks", str(nbs), "--reports", str(root),
                  "--reference", str(tmp_path / "ref"), "--workers", "1", "--no-html"]) == 0
     printed = capsys.readouterr().out
@@ -431,6 +438,7 @@ def test_index_says_where_it_is_and_counts_reused_trainings(tmp_path, capsys):
     assert "at chance by design" in index
     assert "(40 trainings reused)" in index
     assert f"Report: {root / 'smoke' / 'README.md'}" in printed
+    assert "holds notebooks with no source" in printed and "00_renamed" in printed
     assert "nothing compared" in (root / "smoke" / "reproduction.md").read_text()
 
 
