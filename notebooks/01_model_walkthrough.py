@@ -37,8 +37,6 @@ tpe_alphas = [0.5, 1.0, 2.0]   # α values (the paper does not give α)
 toy_seed = 0
 
 # %%
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -55,7 +53,7 @@ P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
 report = Report(profile, "01_model_walkthrough", reports_root)
 torch.manual_seed(toy_seed)
-print(f"profile={P.name}: model {P.model}, {P.clip.num_frames} frames at {P.clip.crop}², torch threads={threads}")
+print(f"profile={P.name}: model {P.model.arch}, {P.clip.num_frames} frames at {P.clip.crop}², torch threads={threads}")
 
 # %% [markdown]
 # ## 1 · Tokenisation (§3.2.2, Eq. 6)
@@ -72,7 +70,7 @@ print(f"profile={P.name}: model {P.model}, {P.clip.num_frames} frames at {P.clip
 
 # %%
 from smate_nb.model import VIVIT_CONFIGS
-cfg = VIVIT_CONFIGS[P.model]
+cfg = VIVIT_CONFIGS[P.model.arch]
 T, S = P.clip.num_frames, P.clip.crop
 clip = torch.rand(2, T, 3, S, S)
 tubelet = TubeletEmbedding(3, cfg.dim, cfg.tubelet)
@@ -114,7 +112,7 @@ axes[-1].axis("off")
 axes[-1].text(0.0, 0.5, f"tube = cyan square\nin {t} frames\n→ one token of D={cfg.dim}\n\n"
               f"{T // t} × {(S // p) ** 2} tokens\nper clip", fontsize=11, va="center")
 fig.suptitle("Tubelet embedding (Eq. 6)")
-report.figure(fig, "tubelets"); plt.show()
+report.figure(fig, "tubelets");
 
 # %% [markdown]
 # ## 2 · Mixed-token embedding (Eq. 7)
@@ -179,7 +177,7 @@ for r, alpha in enumerate(tpe_alphas):
     axes[r, 0].set_ylabel("position value")
 axes[0, 0].legend(fontsize=8)
 fig.tight_layout()
-report.figure(fig, "tpe_curves"); plt.show()
+report.figure(fig, "tpe_curves");
 
 # %% [markdown]
 # The values at the paper's $L = 12$ (25 frames, tubelet $t=2$) for each $\alpha$:
@@ -211,7 +209,7 @@ tpe_table
 # (`torch.nn.functional.scaled_dot_product_attention`). The profile's model, and where its parameters are:
 
 # %%
-model = build_vivit(P.model, num_frames=T, image_size=S, num_classes=7, temporal_position="tpe_v2")
+model = build_vivit(P.model.arch, num_frames=T, image_size=S, num_classes=7, temporal_position="tpe_v2")
 parts = {"tubelet projection E": model.tokenizer, "spatial CLS + position": None,
          "spatial encoder (STE)": model.spatial_encoder, "temporal CLS + position": None,
          "temporal encoder (TTE)": model.temporal_encoder, "head": model.head}

@@ -143,8 +143,7 @@ for box, sc, ar in zip(obs_loose.boxes, obs_loose.scores, areas):
 ax.set_title(f"permissive threshold: {len(obs_loose.scores)} candidates")
 for a in axes:
     a.axis("off")
-report.figure(fig, "astronaut_detection")
-plt.show()
+report.figure(fig, "astronaut_detection");
 print(f"detection {obs.detect_ms:.1f} ms, landmarks {obs.landmark_ms:.2f} ms "
       f"(photo rescaled to {face_cfg.detect_side}px on its long side for detection)")
 
@@ -181,8 +180,7 @@ axes[1].legend(loc="lower right", fontsize=8)
 axes[1].set_title(f"aligned {face_cfg.size}², 224/256 centre crop dashed")
 for a in axes:
     a.axis("off")
-report.figure(fig, "alignment_template")
-plt.show()
+report.figure(fig, "alignment_template");
 s = np.sqrt(np.linalg.det(A_ref[:, :2]))
 print(f"similarity: scale {s:.3f}, rotation {np.degrees(np.arctan2(A_ref[1, 0], A_ref[0, 0])):+.2f}°, "
       f"key-point residual {np.sqrt(np.mean(np.sum((warped_kp - template) ** 2, 1))):.2f} px RMS")
@@ -240,8 +238,7 @@ for a in axes.ravel():
     a.set_yticks([])
 axes[0, 0].set_ylabel("input (512²)")
 axes[1, 0].set_ylabel("aligned (256²)")
-report.figure(fig, "moving_clip_aligned")
-plt.show()
+report.figure(fig, "moving_clip_aligned");
 
 # each run against its own still-photo alignment (the Haar template sits slightly differently)
 per_frame = {name: [F.alignment_error(r["_stats"].matrices[t:t + 1], motions[t:t + 1], r["_reference"])["error_rms"]
@@ -256,8 +253,7 @@ ax.set_xlabel("frame")
 ax.set_ylabel("RMS error, crop px")
 ax.legend(fontsize=8)
 ax.set_title("How far the face lands from where it should (256² crop)")
-report.figure(fig, "moving_clip_error")
-plt.show()
+report.figure(fig, "moving_clip_error");
 
 # %% [markdown]
 # **Frames without a face.** Below, two frames have the face covered, so nothing is detected there. They are
@@ -281,8 +277,7 @@ for a, t in zip(axes, range(n // 2 - 1, n // 2 + 3)):
     a.imshow(al_occ[t])
     a.set_title(f"frame {t}" + (" (filled)" if np.isnan(st_occ.keypoints_raw[t]).all() else ""), fontsize=9)
     a.axis("off")
-report.figure(fig, "missing_frames")
-plt.show()
+report.figure(fig, "missing_frames");
 try:
     F.align_clip(np.full((3, 96, 96, 3), 90, np.uint8), face_cfg, backend=backend, clip_id="blank clip")
 except F.FaceNotFoundError as e:
@@ -350,8 +345,7 @@ for variant, r in rows.items():
                 axes[i, j].set_title(f"t={t}", fontsize=8)
         axes[i, 0].set_ylabel(name, fontsize=8)
     fig.suptitle(f"SynthFER {variant}: one clip through the pipeline", fontsize=10)
-    report.figure(fig, f"synthfer_{variant}_pipeline")
-    plt.show()
+    report.figure(fig, f"synthfer_{variant}_pipeline");
 
 # %% [markdown]
 # ## 5 · Augmentation gallery (§3.1.2, Fig. 4)
@@ -399,8 +393,7 @@ for a, img, p in zip(axes[2], combined, params.rows()):
 for a in axes.ravel():
     a.axis("off")
 fig.suptitle("each transform alone (rows 1–2); random training draws (row 3)", fontsize=10)
-report.figure(fig, "augmentation_gallery")
-plt.show()
+report.figure(fig, "augmentation_gallery");
 pd.DataFrame(params.rows()).round(3)
 
 # %% [markdown]
@@ -423,8 +416,7 @@ for v in range(len(views)):
         if v == 0:
             axes[v, j].set_title(f"t={t}", fontsize=8)
 fig.suptitle("3 augmented views (rows) of one SynthFER clip", fontsize=10)
-report.figure(fig, "mixed_token_views")
-plt.show()
+report.figure(fig, "mixed_token_views");
 print("views tensor:", tuple(views.shape), "(N × B × T × C × H × W)")
 
 # %% [markdown]
@@ -491,8 +483,7 @@ for i, (g, name) in enumerate([(gray224, "astronaut, aligned"), (synth_gray, "Sy
         axes[i, j].imshow(img.numpy(), cmap="gray", interpolation="nearest")
         axes[i, j].set_title(f"{name}: {title}" if j == 0 else title, fontsize=9)
         axes[i, j].axis("off")
-report.figure(fig, "lbp_images")
-plt.show()
+report.figure(fig, "lbp_images");
 print(f"skimage variant vs scikit-image on the astronaut crop: {mismatch} mismatched pixels of {ref.size}; "
       f"the 3×3 variant differs on {differ.float().mean():.1%} (axis bits agree, diagonals differ)")
 

@@ -36,7 +36,7 @@
 # 4. A **plot** of MACs and throughput against crop size.
 # 5. **Where a step's time goes** (profile by operator), and whether the **data pipeline** (loading, augmentation,
 #    LBP, on the training device) or the **model step** bounds training.
-# 6. On a GPU, a **fast-path ablation**: fp32 → bf16 autocast → fused AdamW → `torch.compile`, flash attention on/off.
+# 6. On a GPU, a **fast-path ablation**: fp32 → bf16 autocast → `torch.compile`, flash attention on/off.
 #
 # Profiles: `smoke` times a tiny ViViT at every crop in seconds (CI); `cpu` times the profile's small ViViT (with the
 # paper's 2×16×16 tubelet, so the token counts per crop are Table 5's) at every crop and ViViT-B/16x2 at crop 64 only;
@@ -58,7 +58,7 @@ small_tubelet = None           # None → the big model's tubelet (2×16×16), s
 small_crops = None             # None → smoke, cpu: all crops; paper: none
 batch_size = None              # clips per step; None → smoke 2, cpu 4, paper 32
 device = "auto"                # auto | cpu | cuda
-precision = "auto"             # auto (bf16 autocast on GPU, fp32 on CPU) | bf16 | fp32
+precision = "auto"             # autocast: auto (bf16 on GPU, fp32 on CPU) | bf16 | fp16 | off (fp32; TF32 on GPU)
 compile_model = False          # torch.compile the timed models
 warmup_steps = None            # None → smoke 1, cpu 1, paper 3
 timed_steps = None             # None → smoke 2, cpu 5, paper 10
@@ -83,8 +83,6 @@ import contextlib
 import gc
 import math
 
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -92,8 +90,14 @@ import torch
 
 from smate_nb import paper
 from smate_nb import throughput as tp
+from dataclasses import replace
+
 from smate_nb.config import configure_threads, get_profile
 from smate_nb.cost import analytic_macs, count_macs, count_params, macs_by_operator
+from smate_nb.engine.inputs import InputPipeline
+from smate_nb.engine.specs import DataSpec, PreprocSpec
+from smate_nb.engine.step import build_train_step
+from smate_nb.experiments.cost_by_crop import plan as timing_plan
 from smate_nb.model import VIVIT_CONFIGS, build_vivit
 from smate_nb.report import Report
 
@@ -102,20 +106,13 @@ threads = configure_threads(P.torch_threads)
 report = Report(profile, "07_cost_by_crop", reports_root)
 dev = tp.resolve_device(device)
 on_gpu = dev.type == "cuda"
-
-DEFAULTS = {
-    "smoke": dict(small_crops=list(crops), big_crops=[], batch_size=2, warmup_steps=1, timed_steps=2,
-                  pipeline_batches=2, ablation=False),
-    "cpu": dict(small_crops=list(crops), big_crops=[64] if 64 in crops else crops[:1], batch_size=4,
-                warmup_steps=1, timed_steps=5, pipeline_batches=3, ablation=False),
-    "paper": dict(small_crops=[], big_crops=list(crops), batch_size=32, warmup_steps=3, timed_steps=10,
-                  pipeline_batches=6, ablation=True),
-}[P.name]
-pick = lambda value, key: DEFAULTS[key] if value is None else value
-big_crops, small_crops = list(pick(big_crops, "big_crops")), list(pick(small_crops, "small_crops"))
-batch_size, warmup_steps = pick(batch_size, "batch_size"), pick(warmup_steps, "warmup_steps")
-timed_steps, ablation = pick(timed_steps, "timed_steps"), pick(ablation, "ablation")
-small_config = small_config or (P.model if P.model != big_config else "vivit_cpu_fe")
+T = timing_plan(profile, crops, big_config, big_crops=big_crops, small_config=small_config, small_crops=small_crops,
+                batch_size=batch_size, warmup_steps=warmup_steps, timed_steps=timed_steps, ablation=ablation)
+big_crops, small_crops, small_config = T["big_crops"], T["small_crops"], T["small_config"]
+batch_size, warmup_steps, timed_steps, ablation = T["batch_size"], T["warmup_steps"], T["timed_steps"], T["ablation"]
+# The engine's optimisation spec of the profile, with this notebook's precision and compile switches: the timed
+# step is built from it by the same factory fit() trains with.
+optim = replace(P.optim, amp=precision, compile=compile_model)
 small_tubelet = tuple(small_tubelet or VIVIT_CONFIGS[big_config].tubelet)
 small_overrides = {"tubelet": small_tubelet}
 peak_flops, peak_row = tp.device_peak_flops(None if not on_gpu else torch.cuda.get_device_name(dev), peak_tflops)
@@ -200,8 +197,9 @@ print(f"MACs within {checked['Δ %'].abs().max():.2f} % of Table 5 at crops {lis
 # %% [markdown]
 # ## 2 · Training-step time, throughput, memory and MFU
 #
-# **What is timed.** One optimisation step of `smate_nb.throughput.TrainStep` — the same step the training engine
-# uses: forward under `torch.autocast` (bf16 on a GPU, fp32 on a CPU), attention through
+# **What is timed.** One optimisation step made by `smate_nb.engine.step.build_train_step` — the factory the training
+# engine's `fit` uses, with the profile's optimisation spec (a test checks that the two steps' settings are equal):
+# forward under `torch.autocast` (bf16 on a GPU, fp32 on a CPU), attention through
 # `scaled_dot_product_attention` (flash / memory-efficient kernels on a GPU), fp32 cross-entropy, backward, **fused**
 # AdamW (one kernel for all parameters, where PyTorch has it), `zero_grad(set_to_none=True)`. The batch is random,
 # made once on the device, so host→device copies and augmentation are *not* in this figure (section 5 measures them).
@@ -241,8 +239,8 @@ for name, over, crop in plan:
     macs = macs_of.get((name, crop)) or count_macs(model, num_frames, crop)
     row = {"model": label(name, over), "crop": crop, "batch": batch_size, "GMACs/clip": macs / 1e9}
     try:
-        t = tp.time_train_step(model, batch_size=batch_size, device=dev, steps=timed_steps, warmup=warmup_steps,
-                               n_views=n_views, amp=precision, compile=compile_model, seed=seed)
+        t = tp.time_train_step(model, batch_size=batch_size, optim=optim, device=dev, steps=timed_steps,
+                               warmup=warmup_steps, n_views=n_views, seed=seed)
     except torch.cuda.OutOfMemoryError as err:   # report, don't stop: a larger crop may not fit a smaller card
         row["status"] = f"OOM: {str(err).splitlines()[0][:80]}"
         time_rows.append(row)
@@ -352,7 +350,7 @@ for a in axes[1:]:
 for a in axes:
     a.set_xticks(list(crops)); a.grid(alpha=0.3, which="both")
 fig.tight_layout()
-report.figure(fig, "cost_vs_crop"); plt.show()
+report.figure(fig, "cost_vs_crop");
 
 # %% [markdown]
 # ## 5 · What bounds a step, and what bounds training
@@ -367,7 +365,7 @@ report.figure(fig, "cost_vs_crop"); plt.show()
 #
 # **Around the step.** SMaTE's data work per batch — uint8 clips → float, the test transform of the original, N
 # augmented views (random crop / flip / rotation / colour, one draw per clip) and the LBP view — runs on the training
-# device (`smate_nb.throughput.DevicePipeline`), fed from pinned memory with non-blocking copies. It is timed per stage
+# device (the engine's own `smate_nb.engine.inputs.InputPipeline`, with a stage clock), fed from pinned memory with non-blocking copies. It is timed per stage
 # on synthetic uint8 clips (so disk reading is excluded here; `benchmarks/throughput.py --source synthfer` includes
 # it) and set against the model step that consumes its output (mixed-token embedding active, Eq. 7). Whichever has the
 # lower clips/s bounds training. On a CPU both share the same cores, so their rates combine as
@@ -379,8 +377,7 @@ if profile_ops and plan:
     prof_crop = 224 if 224 in [c for _, _, c in plan] else plan[-1][2]
     prof_name, prof_over = next((n, o) for n, o, c in reversed(plan) if c == prof_crop)
     torch.manual_seed(seed)
-    step = tp.TrainStep(make_model(prof_name, prof_crop, **prof_over), device=dev, amp=precision,
-                        compile=compile_model)
+    step = build_train_step(make_model(prof_name, prof_crop, **prof_over).to(dev), optim, dev, check_finite=False)
     batch = tp.random_batch(batch_size, num_frames, prof_crop, num_classes=num_classes, device=dev, seed=seed)
     prof = tp.profile_train_step(step, batch, steps=max(2, min(timed_steps, 5)), warmup=max(1, warmup_steps))
     cat_table = pd.DataFrame(prof["categories"]).assign(share=lambda d: 100 * d["share"]).rename(
@@ -419,16 +416,17 @@ if pipeline_check and plan:
     pipe_crop = 224 if (on_gpu and 224 in [c for _, _, c in plan]) else plan[0][2]
     pipe_name, pipe_over = next((n, o) for n, o, c in plan if c == pipe_crop)
     frame_size = round(pipe_crop * 256 / 224)          # stored clips are resized to the paper's 256/224 ratio
-    pipe = tp.DevicePipeline(crop=pipe_crop, n_views=pipeline_views, lbp=lbp_variant)
-    n_batches = DEFAULTS["pipeline_batches"] + 1
+    pipe = InputPipeline(DataSpec(crop=pipe_crop, resize=frame_size, num_frames=num_frames),
+                         PreprocSpec(augment=True, mix=True, n_views=pipeline_views, lbp=True, lbp_variant=lbp_variant))
+    n_batches = T["pipeline_batches"] + 1
     shapes = []
     pt = tp.time_data_pipeline(tp.synthetic_clips(n_batches, batch_size, num_frames, frame_size, seed=seed,
                                                   pin=on_gpu), pipe, device=dev, warmup=1,
                                sink=lambda c, v: shapes.append((tuple(c.shape), len(v or []), tuple(v[0].shape) if v else None)))
     torch.manual_seed(seed)
     model = make_model(pipe_name, pipe_crop, **pipe_over)
-    st = tp.time_train_step(model, batch_size=batch_size, device=dev, steps=timed_steps, warmup=warmup_steps,
-                            n_views=pipe.views_per_clip, amp=precision, compile=compile_model, seed=seed)
+    st = tp.time_train_step(model, batch_size=batch_size, optim=optim, device=dev, steps=timed_steps,
+                            warmup=warmup_steps, n_views=pipe.views_per_clip, seed=seed)
     del model
     gc.collect()
     data_rate, model_rate = pt.clips_per_s, st.clips_per_s
@@ -456,9 +454,9 @@ pipe_table
 # ## 6 · Fast-path ablation (GPU)
 #
 # At one crop (224 by default) the same ViViT-B/16x2 step with the fast-path pieces switched on one at a time:
-# fp32 (TF32 matrix products) → bf16 autocast → fused AdamW → `torch.compile` (fuses LayerNorm, GELU, residual adds
-# and casts), and, for the attention kernel, bf16 with PyTorch's math attention instead of flash. The goal for one
-# H100 is **≥ 40 % MFU** at 224², 16 frames. By default this runs in the `paper` profile only.
+# fp32 (TF32 matrix products) → bf16 autocast → `torch.compile` (fuses LayerNorm, GELU, residual adds and casts),
+# and, for the attention kernel, bf16 with PyTorch's math attention instead of flash. The optimiser is the engine's
+# (fused AdamW on a GPU) in every variant. By default this runs in the `paper` profile only.
 #
 # **Measured so far** (`reports/gpu/h200/`, one H200 — the H100 SXM's compute with faster memory — torch 2.11): ViViT-B/16x2 FE at 224², 16 frames: eager bf16 + fused AdamW 29 % MFU at batch 32 and 32 % at batch 64; with `torch.compile` 37.8 % and 39.6 %, and 40.0 % at batch 128 (the goal, at its threshold). What is left is not the matrix products (38 % of the eager step) but the traffic around them: casts and layout copies (19 %), LayerNorm in fp32 under autocast (13 %), elementwise work (11 %) — the work `torch.compile` fuses.
 
@@ -469,12 +467,11 @@ if ablation:
 
     abl_name = big_config if on_gpu else (plan[0][0] if plan else big_config)
     abl_over = {} if abl_name == big_config else small_overrides
-    variants = [("fp32 (TF32 matmuls), foreach AdamW", dict(amp="fp32", fused=False), None),
-                ("bf16 autocast, foreach AdamW", dict(amp="bf16", fused=False), None),
-                ("bf16 autocast, fused AdamW", dict(amp="bf16", fused=None), None),
-                ("bf16, fused AdamW, math attention (no flash)", dict(amp="bf16", fused=None), SDPBackend.MATH)]
+    variants = [("fp32 (TF32 matmuls)", dict(amp="off"), None),
+                ("bf16 autocast", dict(amp="bf16"), None),
+                ("bf16, math attention (no flash)", dict(amp="bf16"), SDPBackend.MATH)]
     if on_gpu or compile_model:
-        variants.append(("bf16, fused AdamW, torch.compile", dict(amp="bf16", fused=None, compile=True), None))
+        variants.append(("bf16, torch.compile", dict(amp="bf16", compile=True), None))
     macs = macs_of.get((abl_name, ablation_crop)) or count_macs(make_model(abl_name, ablation_crop, on="meta", **abl_over),
                                                                 num_frames, ablation_crop)
     rows = []
@@ -484,8 +481,9 @@ if ablation:
         ctx = sdpa_kernel(backend) if backend is not None else contextlib.nullcontext()
         try:
             with ctx:
-                t = tp.time_train_step(model, batch_size=batch_size, device=dev, steps=timed_steps,
-                                       warmup=warmup_steps + (2 if kw.get("compile") else 0), seed=seed, **kw)
+                t = tp.time_train_step(model, batch_size=batch_size, optim=replace(optim, **kw), device=dev,
+                                       steps=timed_steps, warmup=warmup_steps + (2 if kw.get("compile") else 0),
+                                       seed=seed)
             rows.append({"variant": what, "median step (s)": t.median_s, "clips/s": t.clips_per_s,
                          "MFU %": 100 * t.mfu(macs, peak_flops), "peak mem (GiB)": t.peak_memory_bytes / 2**30,
                          "first warm-up step (s)": t.warmup_s[0] if t.warmup_s else math.nan, "status": "ok"})

@@ -54,8 +54,6 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -168,8 +166,7 @@ def contact_sheet(df, root, title, name):
         axes[r, 0].set_ylabel(f"{cls}\n{row['sequence_id']}", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    report.figure(fig, name)
-    plt.show()
+    report.figure(fig, name);
 
 contact_sheet(lab_df, lab_root, f"SynthFER lab (CK+ layout), {P.data.image_size}²", "contact_sheet_lab")
 contact_sheet(wild_df, wild_root, f"SynthFER wild (AFEW layout), {P.data.image_size}²", "contact_sheet_wild")
@@ -200,8 +197,7 @@ axes[1].set_title("wild: clips per class (stacked by split)"); axes[1].set_ylabe
 for ax in axes:
     ax.tick_params(axis="x", rotation=30)
 fig.tight_layout()
-report.figure(fig, "class_balance")
-plt.show()
+report.figure(fig, "class_balance");
 display(lab_counts)
 display(wild_counts)
 assert lab_df.groupby("subject")["fold"].nunique().max() == 1, "a subject spans two folds"
@@ -231,8 +227,7 @@ for ax, subj in zip(np.atleast_1d(axes), people):
     ax.set_title(f"{subj}\nresting: {info['resting']}", fontsize=7)
 fig.suptitle("first frames (neutral) of a few people", fontsize=9)
 fig.tight_layout()
-report.figure(fig, "resting_expressions")
-plt.show()
+report.figure(fig, "resting_expressions");
 pd.DataFrame(rows)
 
 # %% [markdown]

@@ -7,7 +7,8 @@
 * Intervals: percentile bootstrap over test samples (resampled with
   replacement, seeded), 95 % by default.
 * Two models on the same folds: :func:`paired_comparison` (per-fold
-  differences, wins / ties / losses, exact two-sided sign test).
+  differences, their mean with a bootstrap interval, wins / ties / losses,
+  exact two-sided sign test) and :func:`verdict` (against the paper's sign).
 """
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 __all__ = ["confusion_matrix", "war", "uar", "per_class_recall", "bootstrap_ci", "summarize", "mean_std",
-           "sign_test", "paired_comparison"]
+           "sign_test", "paired_comparison", "verdict", "VERDICTS"]
+
+#: The three verdicts a paired comparison with the paper can end in.
+VERDICTS = ("as the paper", "opposite", "not resolved at this budget")
 
 
 def _as_int(a: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -120,22 +124,45 @@ def sign_test(n_better: int, n_worse: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def paired_comparison(candidate: Sequence[float], reference: Sequence[float]) -> dict:
+def paired_comparison(candidate: Sequence[float], reference: Sequence[float], n_boot: int = 10000,
+                      level: float = 0.95, seed: int = 0) -> dict:
     """Compare two models evaluated on the same splits (e.g. the same test fold and seed), pair by pair.
 
     Args:
         candidate, reference: one score per split, in the same order (equal lengths).
+        n_boot, level, seed: the percentile bootstrap of the mean difference (pairs resampled with
+            replacement; deterministic for a seed).
     Returns:
-        ``{"pairs", "mean_diff", "std_diff" (ddof 1; NaN for one pair), "better", "equal", "worse",
-        "sign_test_p"}`` — differences are candidate − reference.
+        ``{"pairs", "mean_diff", "std_diff" (ddof 1; NaN for one pair), "ci_low", "ci_high" (bootstrap
+        interval of the mean difference; NaN for no pair), "better", "equal", "worse", "sign_test_p"}`` —
+        differences are candidate − reference.
     """
     a, b = np.asarray(candidate, dtype=float), np.asarray(reference, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"paired_comparison: need two 1-D sequences of equal length, got {a.shape} and {b.shape}")
     d = a - b
     better, worse = int((d > 0).sum()), int((d < 0).sum())
+    lo = hi = math.nan
+    if d.size:
+        rng = np.random.default_rng(seed)
+        means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(1)
+        lo, hi = (float(x) for x in np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2]))
     return {"pairs": int(d.size), "mean_diff": float(d.mean()) if d.size else math.nan,
-            "std_diff": float(d.std(ddof=1)) if d.size > 1 else math.nan,
+            "std_diff": float(d.std(ddof=1)) if d.size > 1 else math.nan, "ci_low": lo, "ci_high": hi,
             "better": better, "equal": int(d.size - better - worse), "worse": worse,
             "sign_test_p": sign_test(better, worse)}
 
+
+def verdict(comparison: dict, paper_diff: float) -> str:
+    """*as the paper* / *opposite* / *not resolved at this budget* for a :func:`paired_comparison`.
+
+    Resolved means the bootstrap interval of the mean difference excludes 0; the verdict then says whether
+    its sign is the sign of the paper's difference ``paper_diff`` (the paper's row minus its reference row;
+    its sign is the paper's claim, so it must not be 0).
+    """
+    if not paper_diff or not math.isfinite(paper_diff):
+        raise ValueError(f"verdict: the paper's difference must be a non-zero number, got {paper_diff!r}")
+    lo, hi = comparison["ci_low"], comparison["ci_high"]
+    if not (lo > 0 or hi < 0):
+        return VERDICTS[2]
+    return VERDICTS[0] if (lo > 0) == (paper_diff > 0) else VERDICTS[1]

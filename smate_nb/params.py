@@ -614,7 +614,7 @@ SPECS: dict[str, dict[str, Param]] = {
         small_crops=Optional(ListOf(Int(min=1), example=[64, 128]), none_means="the profile's default"),
         batch_size=Optional(Int(min=1), none_means="the profile's default"),
         device=Str(("auto", "cpu", "cuda"), pattern=r"cuda:\d+"),
-        precision=Str(("auto", "bf16", "fp32", "fp16", "bfloat16", "float16", "float32")),
+        precision=Str(("auto", "bf16", "fp16", "off")),
         compile_model=Bool(),
         warmup_steps=Optional(Int(min=0), none_means="the profile's default"),
         timed_steps=Optional(Int(min=1), none_means="the profile's default"),

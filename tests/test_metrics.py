@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from smate_nb.metrics import (bootstrap_ci, confusion_matrix, mean_std, paired_comparison, per_class_recall,
+from smate_nb.metrics import (VERDICTS, verdict, bootstrap_ci, confusion_matrix, mean_std, paired_comparison, per_class_recall,
                               sign_test, summarize, uar, war)
 
 
@@ -66,3 +66,17 @@ def test_paired_comparison_counts_and_differences():
     with pytest.raises(ValueError, match="equal length"):
         paired_comparison([1, 2], [1])
 
+
+
+def test_paired_bootstrap_interval_and_verdicts():
+    # Differences 1, 2, 3, 4, 5: the bootstrap means lie in [1, 5]; their 95 % interval brackets the mean 3
+    # and, every difference being positive, excludes 0.
+    c = paired_comparison([11, 12, 13, 14, 15], [10, 10, 10, 10, 10])
+    assert c["mean_diff"] == 3 and 1 <= c["ci_low"] < 3 < c["ci_high"] <= 5
+    assert paired_comparison([11, 12], [10, 10], seed=3) == paired_comparison([11, 12], [10, 10], seed=3)
+    assert verdict(c, +1.5) == VERDICTS[0] == "as the paper"
+    assert verdict(c, -0.7) == "opposite"
+    mixed = paired_comparison([1, -1, 2, -2], [0, 0, 0, 0])          # interval straddles 0
+    assert mixed["ci_low"] < 0 < mixed["ci_high"] and verdict(mixed, 1.0) == "not resolved at this budget"
+    with pytest.raises(ValueError):
+        verdict(c, 0.0)

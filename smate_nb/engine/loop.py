@@ -156,7 +156,7 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
 
     seed_everything(config.seed, -1)
     model = build_model(config.model, num_frames=d.num_frames, image_size=d.crop, num_classes=len(class_names),
-                        mix_prob=pre.mix_prob).to(device)
+                        mix_prob=pre.mix_prob, root=folder.parent).to(device)
     init_report = getattr(model, "init_report", None)
     wrap = None
     if dist_info.world > 1:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .specs import ConfigError, DataSpec, ModelSpec
 
-__all__ = ["FAMILIES", "family_of", "check_model_spec", "build_model"]
+__all__ = ["FAMILIES", "family_of", "check_model_spec", "build_model", "pretrained_run", "load_pretrained_run"]
 
 #: name prefix → (module, configs dict, builder function, config class)
 FAMILIES: dict[str, tuple[str, str, str, str]] = {
@@ -78,17 +78,20 @@ def check_model_spec(spec: ModelSpec, data: DataSpec | None = None) -> None:
             raise ConfigError(f"ExperimentConfig.model.overrides: {name} = {value!r} ({type(value).__name__}); "
                               f"expected {type(getattr(base, name)).__name__} like the default "
                               f"{getattr(base, name)!r}")
+    try:   # some configs validate in __post_init__, the ViViT's on demand
+        cfg = dataclasses.replace(base, **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.overrides})
+        if hasattr(cfg, "validate"):
+            cfg.validate()
+    except ValueError as err:
+        raise ConfigError(f"ExperimentConfig.model.overrides: {err}") from None
     if fam == "vivit":
         from ..model.position import TEMPORAL_POSITIONS
 
         if spec.temporal_position not in TEMPORAL_POSITIONS:
             raise ConfigError(f"ExperimentConfig.model.temporal_position = {spec.temporal_position!r}; choose one "
                               f"of {TEMPORAL_POSITIONS}")
-        cfg = dataclasses.replace(base, **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.overrides})
-        try:
-            cfg.validate()
-        except ValueError as err:
-            raise ConfigError(f"ExperimentConfig.model.overrides: {err}") from None
+        if spec.init.startswith("run:") and len(spec.init) <= 4:
+            raise ConfigError(f"ExperimentConfig.model.init = {spec.init!r}: give the stored run's key, 'run:<key>'")
         if data is not None:
             t, ph, pw = cfg.tubelet
             if data.crop % ph or data.crop % pw:
@@ -102,8 +105,61 @@ def check_model_spec(spec: ModelSpec, data: DataSpec | None = None) -> None:
                           f"models only; leave it at its default for {spec.arch}")
 
 
+def pretrained_run(spec: ModelSpec) -> str | None:
+    """The key of the stored run a spec fine-tunes from (``init="run:<key>"``), or None."""
+    return spec.init[4:] if spec.init.startswith("run:") else None
+
+
+def load_pretrained_run(model: Any, key: str, root: Any = None) -> dict[str, Any]:
+    """Copy the weights of a finished run of this suite into ``model`` (fine-tuning from a stand-in pretraining).
+
+    Every tensor is copied except the classifier head (zero-initialised again, as Scenic does when it
+    fine-tunes) and the temporal position when the two models' temporal positions differ (a learned table
+    is dropped for TPE or ``none``; a fine-tune with a learned table of another length gets it linearly
+    interpolated). Any other missing, unexpected or differently shaped tensor is an error listing the keys.
+
+    Returns a report ``{"run", "copied", "skipped"}`` (recorded in the result as ``init``).
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from ..checkpoint import checkpoint_status
+    from .store import run_dir
+
+    folder = run_dir(key, root)
+    ckpt = folder / "ckpt"
+    status, why = checkpoint_status(ckpt)
+    if not (folder / "result.json").exists() or status != "ok":
+        raise ConfigError(f"ExperimentConfig.model.init = 'run:{key}': no finished run with a checkpoint in {folder} "
+                          f"({why or 'no result.json'}); train the pretraining config first (its key is {key})")
+    sd = load_file(str(ckpt / "model.safetensors"))
+    own = model.state_dict()
+    skipped = sorted(k for k in sd if k.startswith("head."))
+    pos = [k for k in set(sd) | set(own) if k.startswith("temporal_position.")]
+    for k in pos:
+        if k in sd and k in own and sd[k].shape != own[k].shape and sd[k].ndim == 3:
+            from ..model.position import interpolate_embedding
+
+            sd[k] = interpolate_embedding(sd[k], own[k].shape[1], keep_first=model.config.cls_takes_temporal_position)
+        elif k not in own or k not in sd:
+            skipped.append(k)
+    take = {k: v for k, v in sd.items() if k in own and k not in skipped}
+    missing = sorted(set(own) - set(take) - {k for k in own if k.startswith("head.") or k in skipped})
+    unexpected = sorted(set(sd) - set(own) - set(skipped))
+    shape = sorted(k for k, v in take.items() if v.shape != own[k].shape)
+    if missing or unexpected or shape:
+        raise ConfigError(f"run {key} does not fit {type(model).__name__} {model.config}: missing {missing[:8]}, "
+                          f"unexpected {unexpected[:8]}, shape mismatch {shape[:8]}")
+    model.load_state_dict(take, strict=False)
+    with torch.no_grad():
+        for name in ("head.weight", "head.bias"):
+            if name in own:
+                dict(model.named_parameters())[name].zero_()
+    return {"run": key, "copied": len(take), "skipped": sorted(set(skipped))}
+
+
 def build_model(spec: ModelSpec, *, num_frames: int, image_size: int, num_classes: int,
-                mix_prob: float = 0.5) -> Any:
+                mix_prob: float = 0.5, root: Any = None) -> Any:
     """Instantiate the network of ``spec`` for a clip geometry, initialised as asked.
 
     Args:
@@ -111,6 +167,7 @@ def build_model(spec: ModelSpec, *, num_frames: int, image_size: int, num_classe
         num_frames, image_size: clip geometry ``T`` and crop side.
         num_classes: classes of the head.
         mix_prob: ``p`` of Eq. 7 (ViViT only).
+        root: the runs root where an ``init="run:<key>"`` run is stored.
     Returns:
         an ``nn.Module`` called as ``model(clip [B, T, C, H, W], views=None, *, mix=None) → logits [B, K]``.
         With ``spec.init`` a checkpoint path, the ViViT's ``init_report`` says what was loaded.
@@ -123,7 +180,9 @@ def build_model(spec: ModelSpec, *, num_frames: int, image_size: int, num_classe
         return builder(spec.arch, num_classes=num_classes, **overrides)
     model = builder(spec.arch, num_frames=num_frames, image_size=image_size, num_classes=num_classes,
                     temporal_position=spec.temporal_position, **{"mix_prob": mix_prob, **overrides})
-    if spec.init != "scratch":
+    if pretrained_run(spec):
+        model.init_report = load_pretrained_run(model, pretrained_run(spec), root)
+    elif spec.init != "scratch":
         from ..model.vit_init import load_vit_checkpoint
 
         model.init_report = load_vit_checkpoint(model, spec.init, spec.inflation)

@@ -88,8 +88,10 @@ class ModelSpec:
 
     ``temporal_position``: ``learned`` | ``tpe_v1`` | ``tpe_v2`` | ``none`` (ViViT only).
     ``overrides``: further architecture fields as ``(name, value)`` pairs (frozen and hashable), e.g.
-    ``(("tpe_alpha", 2.0), ("tpe_mode", "direction"))``. ``init``: ``"scratch"`` or the path of a local
-    ViT safetensors checkpoint (:mod:`smate_nb.model.vit_init`), inflated to the tubelet by ``inflation``.
+    ``(("tpe_alpha", 2.0), ("tpe_mode", "direction"))``. ``init``: ``"scratch"``; ``"run:<key>"`` — the
+    weights of a finished run of this suite (a stand-in pretraining; head re-zeroed,
+    :func:`smate_nb.engine.model.load_pretrained_run`); or the path of a local ViT safetensors checkpoint
+    (:mod:`smate_nb.model.vit_init`), inflated to the tubelet by ``inflation``.
     """
 
     arch: str = "vivit_cpu_fe"
