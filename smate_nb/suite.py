@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import PROFILES, get_profile
-from .files import write_json, write_text
+from .files import _umask, write_json, write_text  # _umask: read without changing it (threads)
 from .report import manifest_files, read_manifest
 
 __all__ = ["NotebookResult", "RunPlan", "RunSummary", "SuiteError", "TableComparison", "discover", "default_workers",
@@ -524,8 +524,7 @@ def _start_failure(err: BaseException) -> bool:
 
 def _kernel_cause(stderr_text: str) -> str:
     """The line of a kernel's stderr that names why it died (the last ``SomeError: ...``), else its last line."""
-    lines = [ln.strip() for ln in stderr_text.splitlines()
-             if ln.strip() and "running over TCP without encryption" not in ln]
+    lines = [ln.strip() for ln in _kernel_noise_free(stderr_text).splitlines()]
     errors = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b.*:", ln)]
     return (errors or lines or ["(the kernel wrote nothing to stderr)"])[-1]
 
@@ -561,7 +560,17 @@ def _error_dict(err: BaseException, kernel: str, stderr_text: str, attempts: int
                            f"[papermill said only: {err}]. If it is 'Address already in use', another process took "
                            "the kernel's port: run again, or use --jobs 1"),
                 "kernel_stderr": stderr_text[-4000:], "source": ""}
-    return {"cell_index": None, "ename": type(err).__name__, "evalue": str(err), "source": ""}
+    error = {"cell_index": None, "ename": type(err).__name__, "evalue": str(err), "source": ""}
+    if _kernel_noise_free(stderr_text):   # e.g. a kernel that died mid-run: its own last words say why
+        error["evalue"] += f" — the kernel's stderr ends: {_kernel_cause(stderr_text)}"
+        error["kernel_stderr"] = stderr_text[-4000:]
+    return error
+
+
+def _kernel_noise_free(stderr_text: str) -> str:
+    """A kernel's stderr without the start-up chatter every kernel prints."""
+    noise = ("running over TCP without encryption", "To connect another client", "--existing", "NOTE: When using")
+    return "\n".join(ln for ln in stderr_text.splitlines() if ln.strip() and not any(n in ln for n in noise))
 
 
 def _failure_notebook(nb_path: Path, tmp: Path, message: str) -> None:
@@ -617,6 +626,7 @@ def run_notebook(nb_path: Path, profile: str, reports_root: Path, extra: dict[st
     kernel = kernel or _kernel_name()
     executed.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{nb_path.name}.", suffix=".ipynb", dir=executed)
+    os.fchmod(fd, 0o666 & ~_umask())   # mkstemp gives 0o600; the executed copy gets what open() would
     os.close(fd)
     tmp = Path(tmp_name)
     with _LOCK:
@@ -640,6 +650,10 @@ def run_notebook(nb_path: Path, profile: str, reports_root: Path, extra: dict[st
                         _LIVE_KERNELS.pop(nb_path.stem, None)
                 stderr.seek(0)
                 stderr_text = stderr.read().decode("utf-8", "replace")
+            if _kernel_noise_free(stderr_text) and err is None:
+                # What the kernel process itself printed (native libraries, warnings outside cells) stays visible.
+                sys.stderr.write("".join(f"[{nb_path.stem} kernel] {ln}\n"
+                                         for ln in _kernel_noise_free(stderr_text).splitlines()))
             if err is None or attempts == 2 or stop.is_set() or not _start_failure(err):
                 break
         seconds = time.perf_counter() - t0

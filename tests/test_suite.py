@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from smate_nb import suite
+from smate_nb.files import _umask
 from smate_nb.suite import SuiteError, compare_reports, discover, main, plan_run, run_suite
 
 
@@ -34,6 +35,17 @@ report = Report(profile, "{stem}", reports_root)
 report.table(pd.DataFrame({{"setting": ["a"], "WAR": [value]}}), "t", caption="one number")
 report.table(pd.DataFrame({{"clips/s": [123.4]}}), "speed", reproduce="timing")
 """
+
+
+@pytest.fixture(autouse=True)
+def stable_package(tmp_path, monkeypatch):
+    """The stamp hashes the package source; other work on smate_nb/ must not turn a 'skipped' into an 'ok' here."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "paper.py").write_text("TABLE = 1\n")
+    (pkg / "sub" / "x.py").write_text("")
+    monkeypatch.setattr(suite, "PACKAGE_DIR", pkg)
+    return pkg
 
 
 @pytest.fixture()
@@ -74,6 +86,7 @@ def test_failure_is_reported_and_does_not_stop_others(suite_dirs, capsys):
     executed = root / "cpu" / "executed"
     stamp = json.loads((executed / "01_good.json").read_text())
     assert stamp["status"] == "ok" and stamp["parameters"]["profile"] == "cpu"
+    assert (executed / "01_good.ipynb").stat().st_mode & 0o777 == 0o666 & ~_umask()   # not mkstemp's 0o600
     good = nbformat.read(executed / "01_good.ipynb", as_version=4)
     injected = [c for c in good.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and 'profile = "cpu"' in injected[0].source
@@ -186,14 +199,10 @@ def test_compare_reports_verdicts(tmp_path):
 
 # --------------------------------------------------------------------------------------------- resume (item 2)
 
-def test_resume_checks_outputs_the_executed_copy_and_the_package_source(suite_dirs, tmp_path, monkeypatch):
+def test_resume_checks_outputs_the_executed_copy_and_the_package_source(suite_dirs, tmp_path, stable_package):
     nbs, root, ref = suite_dirs
     (nbs / "02_bad.ipynb").unlink()
-    pkg = tmp_path / "pkg"
-    (pkg / "sub").mkdir(parents=True)
-    (pkg / "paper.py").write_text("TABLE = 1\n")
-    (pkg / "sub" / "x.py").write_text("")
-    monkeypatch.setattr(suite, "PACKAGE_DIR", pkg)
+    pkg = stable_package
     base, executed = root / "cpu", root / "cpu" / "executed"
 
     def again():
@@ -375,7 +384,12 @@ def test_kernel_that_cannot_start_is_retried_once_and_the_cause_reported(suite_d
     broken = _run(nbs, root, ref, kernel="broken")["01_good"]
     assert broken.status == "failed" and broken.error["ename"] == "KernelStartError"
     assert "could not start (2 attempts): zmq.error.ZMQError: Address already in use" in broken.error["evalue"]
-    flaky = _run(nbs, root, ref, kernel="flaky")["01_good"]
+    # A kernel that dies mid-run is not retried; its own last words are the cause.
+    _notebook(nbs / "02_dies.ipynb", "import os\nos.write(2, b'MemoryError: the kernel ran out of memory\\n')\nos._exit(1)")
+    dies = _run(nbs, root, ref, only=["dies"])["02_dies"]
+    assert dies.status == "failed" and dies.error["ename"] == "DeadKernelError"
+    assert "the kernel's stderr ends: MemoryError: the kernel ran out of memory" in dies.error["evalue"]
+    flaky = _run(nbs, root, ref, only=["good"], kernel="flaky")["01_good"]
     assert flaky.status == "ok" and once.exists()
     assert json.loads((root / "cpu" / "executed" / "01_good.json").read_text())["attempts"] == 2
 
