@@ -303,3 +303,12 @@ def test_resume_records_where_it_started(tmp_path):
     _interrupted_run(tmp_path, cfg)
     r = fit(cfg, data=tiny_data(), root=tmp_path, progress=False)
     assert r["resumed_from_epoch"] == 2 and len(r["history"]) == 3
+
+
+def test_learning_curve_scoring_does_not_change_training(tmp_path):
+    plain = fit(tiny_config(), data=tiny_data(), root=tmp_path / "a", progress=False)
+    curve = fit(tiny_config(optim={"eval_every": 1}), data=tiny_data(), root=tmp_path / "b", progress=False)
+    assert [h["train_loss"] for h in plain["history"]] == [h["train_loss"] for h in curve["history"]]
+    assert plain["predictions"] == curve["predictions"]
+    assert [h["test_war"] for h in curve["history"]][-1] == curve["metrics"]["war"]
+    assert all(0 <= h["test_war"] <= 1 for h in curve["history"]) and "test_war" not in plain["history"][0]

@@ -79,3 +79,112 @@ def test_make_temporal_position_kinds():
     assert torch.equal(make_temporal_position("none", 5, 8)(z), z)
     with pytest.raises(ValueError, match="unknown temporal_position"):
         make_temporal_position("sinusoid", 5, 8)
+
+
+# ----------------------------------------------------------------------------- the four TPE readings (issue 15)
+
+from smate_nb.model import build_vivit  # noqa: E402
+from smate_nb.model.position import TPE_MODES, interpolate_embedding, tpe_direction  # noqa: E402
+
+_KW = dict(num_frames=8, image_size=32, num_classes=7)
+
+
+def _logits(kind, x, *, train=False, dropout=0.0, seed=3, **over):
+    """Logits of a smoke ViViT whose weights equal every other call's with the same seed (random head)."""
+    torch.manual_seed(seed)
+    m = build_vivit("vivit_smoke_fe", temporal_position=kind, dropout=dropout, **_KW, **over)
+    with torch.no_grad():
+        m.head.weight.normal_(0, 1.0)
+    m.train(train)
+    torch.manual_seed(99)                       # identical dropout masks for identical RNG use
+    with torch.no_grad():
+        return m(x)
+
+
+_X = torch.rand(3, 8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("kind", ["tpe_v1", "tpe_v2"])
+@pytest.mark.parametrize("train", [False, True])
+def test_broadcast_reading_is_invisible_to_the_model(kind, train):
+    """LN(z + c·1) = LN(z): with the literal reading the logits equal those without temporal position, for
+    random weights, in evaluation and in training (dropout 0.1, identical masks), also for α = 2 (values ≫ 1)."""
+    ref = _logits("none", _X, train=train, dropout=0.1)
+    for alpha in (1.0, 2.0):
+        got = _logits(kind, _X, train=train, dropout=0.1, tpe_alpha=alpha)
+        assert torch.allclose(got, ref, atol=5e-5), float((got - ref).abs().max())
+    learned = _logits("learned", _X, train=train, dropout=0.1)
+    assert (learned - ref).abs().max() > 1e-2                      # a learned table does act: the test can fail
+
+
+def test_broadcast_dropout_acts_in_training_only():
+    ref = _logits("none", _X)
+    assert torch.allclose(_logits("tpe_v2", _X, tpe_mode="broadcast_dropout"), ref, atol=5e-5)   # eval: position-free
+    v1 = _logits("tpe_v1", _X, train=True, tpe_mode="broadcast_dropout")
+    v2 = _logits("tpe_v2", _X, train=True, tpe_mode="broadcast_dropout")
+    assert (v1 - v2).abs().max() > 1e-2                            # same masks, other TPE values: other output
+
+
+@pytest.mark.parametrize("mode", ["direction", "attention_bias"])
+def test_readings_that_survive_layernorm_change_the_output_and_vanish_at_zero_scale(mode):
+    ref = _logits("none", _X)
+    assert (_logits("tpe_v2", _X, tpe_mode=mode) - ref).abs().max() > 1e-2
+    assert (_logits("tpe_v1", _X, tpe_mode=mode) - _logits("tpe_v2", _X, tpe_mode=mode)).abs().max() > 1e-3
+    assert torch.allclose(_logits("tpe_v2", _X, tpe_mode=mode, tpe_scale=0.0), ref, atol=1e-6)
+
+
+def test_attention_bias_is_position_free_for_a_constant_tpe():
+    """Softmax is invariant to adding one constant to every logit of a row: a constant TPE has no effect when the
+    CLS token also takes a value (every key then gets the same bias)."""
+    torch.manual_seed(3)
+    m = build_vivit("vivit_smoke_fe", temporal_position="tpe_v2", tpe_mode="attention_bias",
+                    temporal_cls_position=True, **_KW).eval()
+    torch.manual_seed(3)
+    ref = build_vivit("vivit_smoke_fe", temporal_position="none", **_KW).eval()
+    with torch.no_grad():
+        head = torch.randn(7, 32, generator=torch.Generator().manual_seed(1))
+        for model in (m, ref):
+            model.head.weight.copy_(head)          # a random head, the same for both (a uniform one sees nothing)
+        m.temporal_position.values.fill_(0.7)
+        assert torch.allclose(m(_X), ref(_X), atol=1e-6)
+        m.temporal_position.values.copy_(torch.linspace(0, 1, m.temporal_position.length))
+        assert (m(_X) - ref(_X)).abs().max() > 1e-3
+
+
+def test_direction_is_zero_mean_unit_rms():
+    for dim in (8, 9, 128):
+        u = tpe_direction(dim)
+        assert abs(float(u.mean())) < 1e-6 and abs(float(u.pow(2).mean().sqrt()) - 1) < 1e-6
+    enc = FixedTemporalEncoding("tpe_v2", 4, mode="direction", dim=6, scale=2.0)
+    z = torch.zeros(1, 4, 6)
+    expected = 2.0 * tpe("v2", 4)[:, None] * torch.tensor([1.0, -1, 1, -1, 1, -1])
+    assert torch.allclose(enc(z)[0], expected)
+    with pytest.raises(ValueError, match="tpe_mode"):
+        FixedTemporalEncoding("tpe_v2", 4, mode="rope")
+    assert set(TPE_MODES) == {"broadcast", "broadcast_dropout", "direction", "attention_bias"}
+
+
+def test_model_for_longer_clips_recomputes_tpe_and_interpolates_a_learned_table():
+    torch.manual_seed(0)
+    tpe_m = build_vivit("vivit_smoke_fe", temporal_position="tpe_v2", tpe_mode="direction", **_KW).eval()
+    same = tpe_m.with_num_frames(8)
+    assert torch.allclose(same(_X), tpe_m(_X))
+    longer = tpe_m.with_num_frames(16)
+    assert longer.temporal_position.length == 8 and torch.allclose(longer.temporal_position.values, tpe("v2", 8))
+    assert longer(torch.rand(2, 16, 3, 32, 32)).shape == (2, 7)
+    assert torch.equal(longer.spatial_encoder.blocks[0].attn.qkv.weight, tpe_m.spatial_encoder.blocks[0].attn.qkv.weight)
+    learned = build_vivit("vivit_smoke_fe", temporal_position="learned", **_KW)
+    w = learned.temporal_position.weight.detach()                 # CLS row + 4 positions
+    grown = learned.with_num_frames(16).temporal_position.weight.detach()
+    assert grown.shape == (1, 9, 32) and torch.equal(grown[:, 0], w[:, 0])          # CLS kept
+    assert torch.allclose(grown[:, 1], w[:, 1]) and torch.allclose(grown[:, -1], w[:, -1])   # ends kept
+    mid = interpolate_embedding(torch.tensor([[[0.0], [1.0], [3.0]]]), 5, keep_first=False)
+    assert torch.allclose(mid[0, :, 0], torch.tensor([0.0, 0.5, 1.0, 2.0, 3.0]))   # linear between positions
+
+
+def test_temporal_attention_maps_are_distributions_and_follow_the_bias():
+    torch.manual_seed(0)
+    m = build_vivit("vivit_smoke_fe", temporal_position="tpe_v2", tpe_mode="attention_bias", tpe_scale=50.0, **_KW)
+    maps = m.temporal_attention(_X)
+    assert maps.shape == (3, 1, 2, 5, 5) and torch.allclose(maps.sum(-1), torch.ones(3, 1, 2, 5))
+    assert (maps[..., -1] > 0.9).all()                             # a steep rising bias: every query looks last

@@ -223,6 +223,12 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
                         "lr": step.optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
+        if o.eval_every and (epoch + 1) % o.eval_every == 0 and epoch + 1 < o.epochs:
+            # A learning curve: scored with the evaluation path; the RNG state is put back so training is unchanged.
+            rng = torch.get_rng_state()
+            y_true, y_pred = predict(model, test_ds, d, device, o.eval_batch_size, step.amp_dtype, dist_info, pre=pre)
+            torch.set_rng_state(rng)
+            history[-1]["test_war"] = float((y_true == y_pred).mean())
         epochs.set_postfix(loss=f"{history[-1]['train_loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
         if dist_info.main:
             save_checkpoint(ckpt_dir, model, step.optimizer, {"epoch": epoch, "history": history, "key": key})
@@ -237,6 +243,8 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
         by_start[f"{start:.4f}"] = summarize(y_true, y_pred, list(class_names), seed=config.seed)
         predictions[f"{start:.4f}"] = {"y_true": y_true.tolist(), "y_pred": y_pred.tolist()}
     first = f"{d.test_starts[0]:.4f}"
+    if o.eval_every and history:
+        history[-1]["test_war"] = by_start[first]["war"]
     result = {
         "key": key, "config": config.to_dict(), "history": history, "metrics": by_start[first],
         "metrics_by_test_start": by_start, "predictions": predictions[first],

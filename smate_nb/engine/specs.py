@@ -135,7 +135,9 @@ class OptimSpec:
     """AdamW with linear warm-up then cosine decay (per optimiser step), cross-entropy with
     ``label_smoothing``, global gradient-norm clipping at ``grad_clip`` (0 = off), gradient accumulation
     over ``accum_steps`` micro-batches; ``amp`` autocast precision (``auto`` = bf16 on CUDA, fp32 on CPU);
-    ``compile`` wraps the model in ``torch.compile``."""
+    ``compile`` wraps the model in ``torch.compile``. ``eval_every``: also score the first test set every that
+    many epochs (0: only at the end) — the history then holds ``test_war`` per scored epoch, for learning
+    curves; it does not change training."""
 
     epochs: int = 20
     batch_size: int = 16
@@ -149,6 +151,7 @@ class OptimSpec:
     amp: str = "auto"
     num_workers: int = 0
     eval_batch_size: int = 32
+    eval_every: int = 0
 
 
 def _canonical(obj: Any) -> Any:
@@ -259,7 +262,9 @@ class ExperimentConfig:
         for name in ("epochs", "batch_size", "accum_steps", "eval_batch_size"):
             v = getattr(o, name)
             _need(_is_int(v) and v >= 1, f"optim.{name}", v, "an integer ≥ 1")
-        _need(_is_int(o.num_workers) and o.num_workers >= 0, "optim.num_workers", o.num_workers, "an integer ≥ 0")
+        for name in ("num_workers", "eval_every"):
+            v = getattr(o, name)
+            _need(_is_int(v) and v >= 0, f"optim.{name}", v, "an integer ≥ 0")
         _need(_is_num(o.lr) and o.lr > 0, "optim.lr", o.lr, "a number > 0")
         for name in ("weight_decay", "warmup_epochs", "grad_clip"):
             v = getattr(o, name)
