@@ -134,8 +134,8 @@ def paired_comparison(candidate: Sequence[float], reference: Sequence[float], n_
             replacement; deterministic for a seed).
     Returns:
         ``{"pairs", "mean_diff", "std_diff" (ddof 1; NaN for one pair), "ci_low", "ci_high" (bootstrap
-        interval of the mean difference; NaN for no pair), "better", "equal", "worse", "sign_test_p"}`` —
-        differences are candidate − reference.
+        interval of the mean difference; NaN for fewer than two pairs, where no interval exists), "better",
+        "equal", "worse", "sign_test_p"}`` — differences are candidate − reference.
     """
     a, b = np.asarray(candidate, dtype=float), np.asarray(reference, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
@@ -143,7 +143,7 @@ def paired_comparison(candidate: Sequence[float], reference: Sequence[float], n_
     d = a - b
     better, worse = int((d > 0).sum()), int((d < 0).sum())
     lo = hi = math.nan
-    if d.size:
+    if d.size >= 2:
         rng = np.random.default_rng(seed)
         means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(1)
         lo, hi = (float(x) for x in np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2]))
@@ -156,7 +156,8 @@ def paired_comparison(candidate: Sequence[float], reference: Sequence[float], n_
 def verdict(comparison: dict, paper_diff: float) -> str:
     """*as the paper* / *opposite* / *not resolved at this budget* for a :func:`paired_comparison`.
 
-    Resolved means the bootstrap interval of the mean difference excludes 0; the verdict then says whether
+    Resolved means the bootstrap interval of the mean difference exists (≥ 2 pairs) and excludes 0; the verdict
+    then says whether
     its sign is the sign of the paper's difference ``paper_diff`` (the paper's row minus its reference row;
     its sign is the paper's claim, so it must not be 0).
     """

@@ -632,7 +632,26 @@ SPECS: dict[str, dict[str, Param]] = {
         frames_per_row=Int(min=1),
         people_shown=Int(min=1),
     ),
+    "position_encodings": notebook_spec(
+        report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
+        wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
+        alpha_folds=Optional(FoldList(), none_means="the study's α folds for the profile"),
+        epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
+        length_factors=ListOf(Float(min=1, exclusive_min=True, max=8), min_len=1, example=[1.5, 2.0]),
+        retrain=Bool(),
+    ),
+    "progressive_preprocessing": notebook_spec(
+        report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
+        wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
+        epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
+        retrain=Bool(),
+    ),
 }
+
+# 00_overview: which profile's committed report the "run it yourself" table reads its measured times from.
+SPECS["overview"] = notebook_spec(
+    timing_profile=Profile(),
+)
 
 
 def slug_of(notebook: str) -> str:

@@ -312,3 +312,23 @@ def test_learning_curve_scoring_does_not_change_training(tmp_path):
     assert plain["predictions"] == curve["predictions"]
     assert [h["test_war"] for h in curve["history"]][-1] == curve["metrics"]["war"]
     assert all(0 <= h["test_war"] <= 1 for h in curve["history"]) and "test_war" not in plain["history"][0]
+
+
+def test_config_round_trips_through_its_stored_dict():
+    from smate_nb.engine.specs import ExperimentConfig
+
+    cfg = tiny_config(preproc={"augment": True, "augment_overrides": (("crop_scale", (0.9, 1.0)),)},
+                      model={"overrides": (("tpe_alpha", 2.0),)}, data={"train_starts": (0.0, 0.25)})
+    back = ExperimentConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert back == cfg and back.key() == cfg.key()
+
+
+def test_a_stored_run_is_scored_again_at_another_clip_length(tmp_path, monkeypatch):
+    from smate_nb.engine import evaluation
+
+    r = fit(tiny_config(), data=tiny_data(), root=tmp_path, progress=False)
+    model, cfg = evaluation.load_trained(r, tmp_path)
+    same = evaluation.predict(model, tiny_data()[1], cfg.data, CPU)
+    assert same[1].tolist() == r["predictions"]["y_pred"]                    # the final weights, reloaded
+    longer, _ = evaluation.load_trained(r, tmp_path, num_frames=16)
+    assert longer.config.num_frames == 16 and longer.temporal_position.length == 8

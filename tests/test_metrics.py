@@ -1,4 +1,5 @@
 """WAR / UAR / confusion / bootstrap on hand-made fixtures."""
+import math
 import numpy as np
 import pytest
 
@@ -80,3 +81,5 @@ def test_paired_bootstrap_interval_and_verdicts():
     assert mixed["ci_low"] < 0 < mixed["ci_high"] and verdict(mixed, 1.0) == "not resolved at this budget"
     with pytest.raises(ValueError):
         verdict(c, 0.0)
+    one = paired_comparison([15.0], [10.0])                          # one pair: no interval, nothing resolved
+    assert math.isnan(one["ci_low"]) and verdict(one, 1.0) == "not resolved at this budget"

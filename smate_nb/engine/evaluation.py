@@ -18,7 +18,7 @@ from ..metrics import summarize
 from .inputs import InputPipeline
 from .specs import DataSpec, PreprocSpec
 
-__all__ = ["DistInfo", "collate", "predict", "evaluate"]
+__all__ = ["DistInfo", "collate", "predict", "evaluate", "load_trained", "evaluate_run"]
 
 
 @dataclass
@@ -100,3 +100,59 @@ def evaluate(model: nn.Module, dataset: Dataset, data: DataSpec, class_names: Se
 
     y_true, y_pred = predict(model, dataset, data, resolve_device(device), batch_size, pre=pre)
     return summarize(y_true, y_pred, class_names, n_boot=n_boot, seed=seed)
+
+
+def load_trained(result: dict[str, Any], root: Any = None, device: torch.device | str = "cpu",
+                 num_frames: int | None = None) -> tuple[nn.Module, Any]:
+    """The trained model of a stored result (its last checkpoint = its final weights), in eval mode.
+
+    Args:
+        result: a result dict returned by :func:`~smate_nb.engine.fit` (or read from ``result.json``).
+        root: the runs root it is stored in.
+        num_frames: rebuild for clips of this many frames (:meth:`~smate_nb.model.vivit.ViViTFE.with_num_frames`:
+            TPE recomputed for the new L, a learned temporal table interpolated).
+    Returns:
+        ``(model, config)``.
+    """
+    from safetensors.torch import load_file
+
+    from .device import resolve_device
+    from .model import build_model
+    from .specs import ExperimentConfig
+    from .store import run_dir
+
+    config = ExperimentConfig.from_dict(result["config"])
+    dev = resolve_device(device)
+    classes = len(result["metrics"]["class_names"])
+    spec = config.model.__class__(**{**config.model.__dict__, "init": "scratch"})   # weights come from the run
+    model = build_model(spec, num_frames=config.data.num_frames, image_size=config.data.crop, num_classes=classes,
+                        mix_prob=config.preproc.mix_prob)
+    ckpt = run_dir(result["key"], root) / "ckpt" / "model.safetensors"
+    if not ckpt.exists():
+        raise FileNotFoundError(f"run {result['key']}: no checkpoint at {ckpt}; re-run its config to recreate it")
+    model.load_state_dict(load_file(str(ckpt)))
+    if num_frames is not None and num_frames != config.data.num_frames:
+        model = model.with_num_frames(num_frames)
+    return model.to(dev).eval(), config
+
+
+def evaluate_run(result: dict[str, Any], *, num_frames: int | None = None, root: Any = None,
+                 device: torch.device | str = "cpu", progress: bool = False) -> dict[str, Any]:
+    """Score a stored run again on its test set — at another clip length for length generalisation.
+
+    With ``num_frames`` the test clips are sampled with that many frames (same stride and ending policies,
+    so the clip spans the same part of each sequence, more densely) and the model is rebuilt for them
+    (:func:`load_trained`). Returns :func:`smate_nb.metrics.summarize` of the predictions plus
+    ``num_frames`` and ``temporal_tokens``.
+    """
+    from .data import load_data
+    from .device import resolve_device
+
+    model, config = load_trained(result, root, device, num_frames)
+    d = config.data.__class__(**{**config.data.__dict__, "num_frames": num_frames or config.data.num_frames})
+    _, tests, classes = load_data(d, progress=progress)
+    y_true, y_pred = predict(model, tests[d.test_starts[0]], d, resolve_device(device), config.optim.eval_batch_size,
+                             pre=config.preproc)
+    out = summarize(y_true, y_pred, classes, seed=config.seed)
+    out.update(num_frames=d.num_frames, temporal_tokens=getattr(model.config, "grid", (None,))[0])
+    return out

@@ -175,6 +175,17 @@ class ExperimentConfig:
         """Plain JSON-ready dict of every field."""
         return _canonical(asdict(self))
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ExperimentConfig":
+        """The config of a stored result's ``config`` (inverse of :meth:`to_dict`; lists back to tuples)."""
+        def section(kind: type, values: dict[str, Any]) -> Any:
+            known = {f.name for f in fields(kind)}
+            return kind(**{k: _frozen(v) for k, v in values.items() if k in known})
+
+        return cls(data=section(DataSpec, d["data"]), model=section(ModelSpec, d["model"]),
+                   preproc=section(PreprocSpec, d["preproc"]), optim=section(OptimSpec, d["optim"]),
+                   seed=d["seed"], device=d.get("device", "auto"), tag=d.get("tag", ""))
+
     def key(self) -> str:
         """16 hex digits of SHA-256 over the canonical JSON.
 
@@ -280,6 +291,11 @@ class ExperimentConfig:
 
         check_model_spec(m, d)
         return self
+
+
+def _frozen(v: Any) -> Any:
+    """JSON lists back to (nested) tuples, as frozen configs hold them."""
+    return tuple(_frozen(x) for x in v) if isinstance(v, list) else v
 
 
 def _tuple_values(d: dict[str, Any]) -> dict[str, Any]:

@@ -29,14 +29,14 @@ Rows:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 from ..config import get_profile
 from ..engine.specs import ExperimentConfig, ModelSpec, PreprocSpec
 from . import Run, Study
 
 __all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "MODES", "budget", "pretraining", "base_config", "row_preproc",
-           "position_model", "calibration_study", "choose", "position_study", "preprocessing_study"]
+           "position_model", "calibration_study", "calibrate", "choose", "position_study", "preprocessing_study"]
 
 #: Table 2 rows → the paper's row names (smate_nb.paper.TABLE2).
 PAPER_T2 = {"learned": "BERT", "TPE-v1": "TPE-V1", "TPE-v2": "TPE-V2"}
@@ -143,13 +143,13 @@ def _run(base: ExperimentConfig, dataset: str, fold: int, seed: int, labels: dic
                            "seed": seed}.items()))
 
 
-def calibration_study(profile: str, **budget_overrides: Any) -> Study:
-    """The runs on the calibration fold that every choice of the ablations is made on.
+def calibration_study(profile: str, mode: str | None = None, **budget_overrides: Any) -> Study:
+    """The runs on the calibration fold that every choice of the ablations is made on, in two steps.
 
-    * ``stall``: from scratch vs fine-tuned from the stand-in, without and with augmentation (why the stand-in);
-    * ``mode``: TPE-v1 / TPE-v2 in every reading that can act (α = 1);
-    * ``alpha``: α ∈ {0.5, 2} for TPE-v1, and printed / normalised Eq. 10 for TPE-v2, in every reading (the
-      reading is chosen first, then α — see :func:`choose`).
+    Without ``mode``: ``stall`` — from scratch vs fine-tuned from the stand-in, without and with augmentation
+    (why the stand-in); ``mode`` — TPE-v1 / TPE-v2 in every reading that can act (α = 1). With ``mode`` (the
+    reading :func:`choose` picked from the first step) also ``alpha`` — α ∈ {0.5, 2} for TPE-v1, and printed /
+    normalised Eq. 10 at α ∈ {0.5, 2} for TPE-v2, in that reading.
     """
     p = get_profile(profile)
     b = budget(profile, **budget_overrides)
@@ -159,26 +159,43 @@ def calibration_study(profile: str, **budget_overrides: Any) -> Study:
     pre = pretraining(profile, b)
     if pre is not None:
         runs.append(Run(pre, (("block", "pretraining"), ("row", "stand-in"), ("stage", 0))))
-        scratch = p.experiment("lab", data={"test_fold": fold})            # the profile's from-scratch budget
+        scratch = p.experiment("lab", optim={"eval_every": 1})             # the profile's from-scratch budget
+        tuned = lab.replace(optim={"eval_every": 1})
         for row in ("Original", "Crop, flip, rotate, color jitter"):
             pre_row = PreprocSpec(augment=row != "Original", augment_overrides=b["augment_overrides"])
             runs.append(_run(scratch, "lab", fold, seed, {"block": "stall", "row": row, "init": "scratch"},
                              preproc=pre_row))
-            runs.append(_run(lab, "lab", fold, seed, {"block": "stall", "row": row, "init": "stand-in"},
+            runs.append(_run(tuned, "lab", fold, seed, {"block": "stall", "row": row, "init": "stand-in"},
                              preproc=pre_row))
     for kind in ("tpe_v1", "tpe_v2"):
-        for mode in MODES:
-            runs.append(_run(lab, "lab", fold, seed, {"block": "mode", "row": kind, "mode": mode, "alpha": 1.0,
+        for m in MODES:
+            runs.append(_run(lab, "lab", fold, seed, {"block": "mode", "row": kind, "mode": m, "alpha": 1.0,
                                                       "normalized": False},
-                             model=position_model(lab.model, kind, mode)))
+                             model=position_model(lab.model, kind, m)))
+        if mode is not None:
             for alpha, norm in ([(0.5, False), (2.0, False)] if kind == "tpe_v1"
                                 else [(0.5, False), (2.0, False), (0.5, True), (2.0, True)]):
                 runs.append(_run(lab, "lab", fold, seed, {"block": "alpha", "row": kind, "mode": mode,
                                                           "alpha": alpha, "normalized": norm},
                                  model=position_model(lab.model, kind, mode, alpha, norm)))
-    params = {"profile": profile, **b, "calibration_seed": seed}
+    params = {"profile": profile, **b, "calibration_seed": seed, "mode_for_alpha": mode}
     return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)),
                  {"pretraining": None if pre is None else pre.key()})
+
+
+def calibrate(profile: str, *, workers: int | None = None, retrain: bool = False, progress: bool = True,
+              **budget_overrides: Any) -> tuple[dict[str, Any], Any, Study]:
+    """Run both calibration steps (stored runs are reused) and return ``(choices, frame, study)``.
+
+    Every notebook of the ablations calls this, so they all use the same choices.
+    """
+    kw = dict(workers=workers, retrain=retrain, progress=progress)
+    first = calibration_study(profile, **budget_overrides)
+    frame = first.frame(first.run(**kw))
+    mode = choose(frame)["tpe_mode"]
+    second = calibration_study(profile, mode=mode, **budget_overrides)
+    frame = second.frame(second.run(**kw))
+    return choose(frame), frame, second
 
 
 def _with_stage(runs: list[Run]) -> list[Run]:

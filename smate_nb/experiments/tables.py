@@ -1,0 +1,126 @@
+"""The tables every study notebook prints: rows as mean ± std over replicates beside the paper's number, and
+paired comparisons (mean Δ with a bootstrap interval, the exact sign test, a verdict against the paper).
+
+Input is a study's run frame (:meth:`smate_nb.experiments.Study.frame`) with the labels ``row``, ``dataset``
+(``lab`` / ``wild``), ``fold`` and ``seed``; two rows are paired on the same dataset, fold and seed.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import mean_std, paired_comparison, verdict
+
+__all__ = ["PAPER_DATASET", "fmt_mean_std", "fmt_ci", "summary_table", "paired_table", "bar_figure"]
+
+#: Our dataset → the paper's (the key used in :mod:`smate_nb.paper`).
+PAPER_DATASET = {"lab": "ckplus", "wild": "afew"}
+_NAMES = {"lab": "lab (CK+ stand-in)", "wild": "wild (AFEW stand-in)"}
+
+
+def fmt_mean_std(values: Iterable[float], digits: int = 1) -> str:
+    """``"m ± s"`` of the values (sample std; 0 for one value)."""
+    m, s = mean_std(list(values))
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+def fmt_ci(comparison: dict) -> str:
+    """``"[lo, hi]"`` of a paired comparison's interval, or ``"—"`` where none exists (fewer than two pairs)."""
+    lo, hi = comparison["ci_low"], comparison["ci_high"]
+    return "—" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:+.1f}, {hi:+.1f}]"
+
+
+def _paper(paper_values: dict[str, dict[str, float | None]] | None, row: str, dataset: str) -> float | None:
+    if not paper_values or row not in paper_values:
+        return None
+    return paper_values[row].get(PAPER_DATASET.get(dataset, dataset))
+
+
+def summary_table(frame: pd.DataFrame, rows: Sequence[str], paper_values: dict | None = None,
+                  paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild")) -> pd.DataFrame:
+    """One line per row × dataset: replicates, WAR and UAR as mean ± std (%), the paper's top-1 (%).
+
+    ``paper_names`` maps our row names to the paper's (default: the same).
+    """
+    out = []
+    for dataset in datasets:
+        for row in rows:
+            sub = frame[(frame["row"] == row) & (frame["dataset"] == dataset)]
+            if sub.empty:
+                continue
+            paper_row = (paper_names or {}).get(row, row)
+            p = _paper(paper_values, paper_row, dataset)
+            out.append({"dataset": _NAMES.get(dataset, dataset), "row": row, "replicates": len(sub),
+                        "WAR % (ours)": fmt_mean_std(sub["WAR"]), "UAR % (ours)": fmt_mean_std(sub["UAR"]),
+                        "paper top-1 %": "—" if p is None else f"{p:.2f}"})
+    return pd.DataFrame(out)
+
+
+def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], paper_values: dict | None = None,
+                 paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild"),
+                 metric: str = "WAR") -> pd.DataFrame:
+    """Each (candidate, reference) pair of rows on the same replicates: mean Δ (points) with a 95 % bootstrap
+    interval, wins / ties / losses, the exact sign test, the paper's Δ and the verdict (*as the paper* /
+    *opposite* / *not resolved at this budget*; "—" where the paper gives no number)."""
+    out = []
+    for dataset in datasets:
+        sub = frame[frame["dataset"] == dataset]
+        if sub.empty:
+            continue
+        wide = sub.pivot_table(index=["fold", "seed"], columns="row", values=metric, dropna=False)
+        for cand, ref in pairs:
+            if cand not in wide or ref not in wide:
+                continue
+            both = wide[[cand, ref]].dropna()
+            c = paired_comparison(both[cand].to_numpy(), both[ref].to_numpy())
+            pn = paper_names or {}
+            pc, pr = _paper(paper_values, pn.get(cand, cand), dataset), _paper(paper_values, pn.get(ref, ref), dataset)
+            pdiff = None if pc is None or pr is None else pc - pr
+            out.append({"dataset": _NAMES.get(dataset, dataset), "comparison": f"{cand} − {ref}", "pairs": c["pairs"],
+                        f"mean Δ {metric} (pts)": round(c["mean_diff"], 2),
+                        "95 % CI": fmt_ci(c),
+                        "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}",
+                        "sign test p": round(c["sign_test_p"], 3),
+                        "paper Δ (pts)": "—" if pdiff is None else f"{pdiff:+.2f}",
+                        "verdict": "—" if not pdiff else verdict(c, pdiff)})
+    return pd.DataFrame(out)
+
+
+def bar_figure(frame: pd.DataFrame, rows: Sequence[str], title: str, paper_values: dict | None = None,
+               paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild"),
+               metric: str = "WAR", chance: float | None = 100 / 7) -> Any:
+    """Bars of mean ``metric`` per row (error bars: 95 % bootstrap interval of the mean over replicates), one
+    panel per dataset, the paper's values as black diamonds. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    present = [d for d in datasets if (frame["dataset"] == d).any()]
+    fig, axes = plt.subplots(1, len(present), figsize=(max(5.0, 1.2 * len(rows)) * len(present), 4.2), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, dataset in zip(axes[0], present):
+        means, lo, hi, paper = [], [], [], []
+        for row in rows:
+            v = frame[(frame["row"] == row) & (frame["dataset"] == dataset)][metric].to_numpy(float)
+            if v.size == 0:
+                means.append(np.nan); lo.append(0); hi.append(0); paper.append(np.nan)
+                continue
+            boot = v[rng.integers(0, v.size, (4000, v.size))].mean(1)
+            m = v.mean()
+            means.append(m); lo.append(m - np.percentile(boot, 2.5)); hi.append(np.percentile(boot, 97.5) - m)
+            p = _paper(paper_values, (paper_names or {}).get(row, row), dataset)
+            paper.append(np.nan if p is None else p)
+        x = np.arange(len(rows))
+        ax.bar(x, means, yerr=[lo, hi], capsize=4, color="tab:blue", alpha=0.8, label="ours (mean, 95 % CI)")
+        if not np.all(np.isnan(paper)):
+            ax.plot(x, paper, "kD", ms=7, label="paper")
+        if chance:
+            ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+        ax.set_xticks(x, rows, rotation=20, ha="right", fontsize=8)
+        ax.set_ylim(0, 100); ax.set_ylabel(f"{metric} (%)"); ax.grid(axis="y", alpha=0.3)
+        ax.set_title(_NAMES.get(dataset, dataset), fontsize=10)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 1.02), fontsize=8)
+    fig.suptitle(title, y=1.08, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,96 @@
+"""Study definitions: the runs two tables share are one run, choices follow their fixed rules, budgets hold."""
+import pandas as pd
+import pytest
+
+from smate_nb.experiments import ablations, appearance_bias, cost_by_crop
+from smate_nb.experiments.tables import paired_table, summary_table
+
+CHOICES = {"tpe_mode": "direction", "tpe_v1_alpha": 1.0, "tpe_v1_normalized": False, "tpe_v2_alpha": 2.0,
+           "tpe_v2_normalized": True}
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_tables_2_3_4_request_identical_configs_for_shared_rows(profile):
+    pos = ablations.position_study(profile, CHOICES)
+    pre = ablations.preprocessing_study(profile, CHOICES)
+
+    def keys(study, **labels):
+        return {(r.label("dataset"), r.label("fold"), r.label("seed")): r.config.key() for r in study.select(**labels)}
+
+    t2_learned, t3_orig = keys(pos, block="table2", row="learned"), keys(pre, block="table3", row="Original")
+    t2_tpe, t4_orig = keys(pos, block="table2", row="TPE-v2"), keys(pre, block="table4", row="Original")
+    assert t2_learned == t3_orig and t2_tpe == t4_orig and len(t2_learned) == len(ablations.budget(profile)["report_folds"]) + len(ablations.budget(profile)["wild_seeds"])
+    # "SMaTE − mixing" is Table 4's third row, not a second training.
+    assert keys(pre, block="loo", row="SMaTE − mixing") == keys(pre, block="table4", row="Crop, flip, rotate, color jitter")
+    # Every row of a table on the same replicates, with one budget.
+    for block in ("table3", "table4"):
+        runs = pre.select(block=block)
+        assert {r.config.optim for r in runs} == {runs[0].config.optim}
+        reps = {row: {(r.label("dataset"), r.label("fold"), r.label("seed")) for r in pre.select(block=block, row=row)}
+                for row in ablations.T3_ROWS}
+        assert len({frozenset(v) for v in reps.values()}) == 1
+
+
+def test_calibration_fold_is_never_reported_and_pretraining_comes_first():
+    b = ablations.budget("cpu")
+    assert b["calibration_fold"] == 9 and 9 not in b["report_folds"]
+    with pytest.raises(ValueError, match="calibration fold"):
+        ablations.budget("cpu", report_folds=(0, 9))
+    pos = ablations.position_study("cpu", CHOICES)
+    pre_key = pos.choices["pretraining"]
+    assert pos.runs[0].config.key() == pre_key and pos.runs[0].label("stage") == 0
+    fine = [r for r in pos.runs if r.label("stage") == 1]
+    assert fine and all(r.config.model.init == f"run:{pre_key}" for r in fine)
+    reported_folds = {r.label("fold") for r in fine if r.label("dataset") == "lab"}
+    assert 9 not in reported_folds
+    # The stand-in's corpus is another generation seed: no reported person is in it.
+    assert pos.runs[0].config.data.data_seed != fine[0].config.data.data_seed
+    cal = ablations.calibration_study("cpu")
+    assert {r.label("fold") for r in cal.runs if r.label("stage") == 1} == {9}
+
+
+def test_choose_follows_its_rules():
+    rows = []
+    for kind, war in (("tpe_v1", {"direction": 60, "attention_bias": 70, "broadcast_dropout": 50}),
+                      ("tpe_v2", {"direction": 64, "attention_bias": 52, "broadcast_dropout": 50})):
+        for mode, w in war.items():
+            rows.append({"block": "mode", "row": kind, "mode": mode, "alpha": 1.0, "normalized": False, "WAR": w})
+    frame = pd.DataFrame(rows)
+    # Mean of v1 and v2: direction 62 = attention_bias 61? No: attention_bias (70+52)/2 = 61 < direction 62.
+    assert ablations.choose(frame)["tpe_mode"] == "direction"
+    alpha = [{"block": "alpha", "row": "tpe_v2", "mode": "direction", "alpha": 2.0, "normalized": True, "WAR": 64},
+             {"block": "alpha", "row": "tpe_v2", "mode": "direction", "alpha": 0.5, "normalized": False, "WAR": 66},
+             {"block": "alpha", "row": "tpe_v1", "mode": "direction", "alpha": 2.0, "normalized": False, "WAR": 60}]
+    c = ablations.choose(pd.concat([frame, pd.DataFrame(alpha)], ignore_index=True))
+    assert (c["tpe_v2_alpha"], c["tpe_v2_normalized"]) == (0.5, False)       # the highest WAR
+    assert c["tpe_v1_alpha"] == 1.0                                         # a tie goes to α = 1 as printed
+
+
+def test_row_preprocessing_is_cumulative_and_loo_removes_one_method():
+    b = ablations.budget("cpu")
+    rows = [ablations.row_preproc(r, b) for r in ablations.T3_ROWS]
+    assert [(p.lbp, p.augment, p.mix) for p in rows] == [(False, False, False), (True, False, False),
+                                                          (True, True, False), (True, True, True)]
+    minus_lbp, minus_aug = (ablations.row_preproc(r, b) for r in ablations.LOO_ROWS[:2])
+    assert (minus_lbp.lbp, minus_lbp.augment, minus_lbp.mix) == (False, True, True)
+    assert (minus_aug.lbp, minus_aug.augment, minus_aug.mix, minus_aug.n_views) == (True, False, True, 0)
+
+
+def test_appearance_bias_study_and_cost_plan():
+    s = appearance_bias.study("cpu", folds=[0, 1])
+    assert len(s.runs) == 4 * 2 and s.parameters["epochs"] == 12 and s.parameters["num_frames"] == 8
+    assert {r.config.data.train_starts for r in s.runs} == {(0.0,), (0.0, 0.25), (0.0, 1 / 3), (0.0, 0.5)}
+    assert appearance_bias.resolve_arch("cpu", "vivit") == "vivit_cpu_fe"
+    plan = cost_by_crop.plan("cpu", [64, 128, 224, 320], "vivit_b_16x2_fe")
+    assert plan["big_crops"] == [64] and plan["small_crops"] == [64, 128, 224, 320] and plan["batch_size"] == 4
+
+
+def test_tables_pair_on_fold_and_seed_and_give_verdicts():
+    frame = pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": w, "UAR": w}
+                          for f in range(5) for r, w in (("A", 50 + f), ("B", 60 + f))])
+    summ = summary_table(frame, ["A", "B"], {"B": {"ckplus": 43.0}, "A": {"ckplus": 42.0}})
+    assert list(summ["WAR % (ours)"]) == ["52.0 ± 1.6", "62.0 ± 1.6"] and list(summ["paper top-1 %"]) == ["42.00", "43.00"]
+    pairs = paired_table(frame, [("B", "A")], {"B": {"ckplus": 43.0}, "A": {"ckplus": 42.0}})
+    row = pairs.iloc[0]
+    assert row["pairs"] == 5 and row["mean Δ WAR (pts)"] == 10 and row["better / equal / worse"] == "5 / 0 / 0"
+    assert row["sign test p"] == 0.062 and row["verdict"] == "as the paper"
