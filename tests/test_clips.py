@@ -135,7 +135,7 @@ def test_read_errors_name_the_file(tmp_path):
     with pytest.raises(M.ManifestError, match="does not exist"):
         C.read_frames(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(M.ManifestError, match="holds no image files"):
+    with pytest.raises(M.ManifestError, match="holds no .png frames"):
         C.read_frames(tmp_path / "empty")
     d = _png_folder(tmp_path / "bad", _frames(2))
     (d / "S001_001_00000003.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
@@ -318,3 +318,42 @@ def test_load_data_engine(tmp_path, monkeypatch):
     assert clip.shape == (4, 36, 36, 3) and 0 <= label < 7
     both, _, _ = load_data(_Spec(train_starts=(0.0, 0.25)), progress=False)
     assert len(both) == 2 * len(train)
+
+
+# ------------------------------------------------------------------------------------ face alignment (issue 12, item 12)
+def _blank_ckplus(tmp_path):
+    root = tmp_path / "data"
+    _png_folder(root / "cohn-kanade-images" / "S001" / "001", np.full((3, 48, 48, 3), 90, np.uint8))
+    df = pd.DataFrame([{"dataset": "ckplus", "subject": "S001", "sequence_id": "S001/001", "label": "anger",
+                        "label_index": 0, "path": "cohn-kanade-images/S001/001", "n_frames": 3, "split": "cv",
+                        "fold": 0}])
+    return df, root
+
+
+def test_a_clip_without_a_face_is_named_by_its_file(tmp_path):
+    from smate_nb.preprocess.faces import FaceConfig, FaceNotFoundError
+
+    df, root = _blank_ckplus(tmp_path)
+    ds = C.ClipDataset(df, root, num_frames=3, preprocess=C.FaceAlign(FaceConfig(backend="haar")), cache_dir=False)
+    with pytest.raises(FaceNotFoundError) as e:
+        ds[0]
+    msg = str(e.value)
+    assert f"{root / 'cohn-kanade-images/S001/001'} (sequence S001/001)" in msg and "<clip>" not in msg
+    assert "drop its row from the manifest" in msg and "backend='dlib'" in msg   # fixes that work here
+
+
+def test_face_align_refuses_on_missing_skip():
+    from smate_nb.preprocess.faces import FaceConfig
+
+    with pytest.raises(ValueError, match="on_missing='skip'.* not supported by the clip dataset"):
+        C.FaceAlign(FaceConfig(backend="haar", on_missing="skip"))
+
+
+def test_stray_files_neither_are_frames_nor_change_the_cache_key(tmp_path):
+    fr = _frames(3)
+    seq = _png_folder(tmp_path / "S001" / "001", fr)
+    sig = C._source_signature(seq)
+    assert [s[0] for s in sig] == [f"S001_001_{i:08d}.png" for i in (1, 2, 3)]
+    cv2.imwrite(str(seq / "thumb.png"), fr[0])
+    np.testing.assert_array_equal(C.read_frames(seq), fr)            # thumb.png is not a frame
+    assert C._source_signature(seq) == sig

@@ -270,3 +270,19 @@ def test_model_files_are_found_without_pkg_resources():
         return
     p = F.dlib_model_path()
     assert p.name == "shape_predictor_68_face_landmarks.dat" and p.stat().st_size > 50_000_000
+
+
+def test_no_face_error_suggests_fixes_that_exist(caplog):
+    # issue 12, item 12: name the clip, suggest FaceConfig settings that exist and dropping the manifest row
+    blank = np.full((2, 64, 64, 3), 90, np.uint8)
+    with pytest.raises(F.FaceNotFoundError) as e:
+        F.align_clip(blank, F.FaceConfig(backend="haar"), backend=F.get_backend("haar"), clip_id="data/S9/003")
+    msg = str(e.value)
+    assert "of data/S9/003 (backend 'haar'" in msg and "drop its row from the manifest" in msg
+    assert "backend='dlib'" in msg
+    for knob in ("detect_side", "backend"):
+        assert knob in F.FaceConfig.__dataclass_fields__
+    with caplog.at_level(logging.WARNING, logger="smate_nb.preprocess.faces"):
+        F.align_clip(blank, F.FaceConfig(backend="haar", on_missing="skip"), backend=F.get_backend("haar"),
+                     clip_id="data/S9/004")
+    assert "skipping clip — no face found" in caplog.text and "drop its row" not in caplog.text

@@ -13,6 +13,7 @@ The committed manifests are checked two ways:
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -373,3 +374,146 @@ def test_open_dataset_explains_missing_real_manifest(tmp_path, monkeypatch):
     prof = replace(prof, data=replace(prof.data, manifest_dir=str(tmp_path)))
     with pytest.raises(M.ManifestError, match="python -m smate_nb.data.manifest ckplus"):
         M.open_dataset(prof, "lab")
+
+
+# ------------------------------------------------------------------------------------ issue 12, items 13–15
+def _cli(argv, capsys):
+    rc = M.main(argv)
+    return rc, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", ["-5", "0", "3"])
+def test_afew_test_size_below_one_per_class_is_refused(afew, tmp_path, capsys, size):
+    out = tmp_path / "afew.csv"
+    rc, err = _cli(["afew", str(afew), "--out", str(out), "--test-size", size], capsys)
+    assert rc == 2 and f"test size {size}" in err and "--test-size N with N ≥ 7" in err
+    assert not out.exists()
+    with pytest.raises(M.ManifestError, match="at least one clip of each of the 7 classes"):
+        M.balanced_test(M.read_afew(afew), int(size))
+
+
+def test_afew_test_size_too_large_suggests_the_flag_with_the_largest_possible(afew, tmp_path, capsys):
+    rc, err = _cli(["afew", str(afew), "--out", str(tmp_path / "afew.csv")], capsys)    # default 130
+    assert rc == 2 and "cannot draw a balanced test set of 130" in err
+    assert "the largest possible here is 21: pass --test-size 21" in err       # Val has 3 clips per class
+    rc, _ = _cli(["afew", str(afew), "--out", str(tmp_path / "afew.csv"), "--test-size", "21"], capsys)
+    df = M.load_manifest(tmp_path / "afew.csv")
+    assert rc == 0 and (df["split"] == "test").sum() == 21 and df.attrs["meta"]["test"]["n"] == 21
+
+
+def test_truncated_video_is_reported_with_decoded_and_container_counts(afew):
+    clip = afew / "Train/Sad/TSa0001.avi"
+    w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 64))
+    rng = np.random.default_rng(0)
+    for t in range(20):                                          # noise: frames outweigh the AVI header
+        w.write(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    w.release()
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) // 2])                     # cut in half: decodes as a short clip
+    with pytest.warns(M.ManifestWarning, match=r"TSa0001\.avi: \d+ frames decode but its container announces 20"):
+        df = M.read_afew(afew)
+    assert 0 < int(df.set_index("sequence_id").loc["Train/TSa0001", "n_frames"]) < 20
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", M.ManifestWarning)      # an intact clip gives no warning
+        assert M.count_video_frames(afew / "Train/Sad/TSa0000.avi") == 3
+
+
+def test_ckplus_stray_pngs_are_not_frames_and_are_reported(ck):
+    folder = ck / "cohn-kanade-images/S012/001"
+    _png(folder / "thumb.png", 7)
+    _png(folder / "S012_001_00000002 (copy).png", 9)
+    _png(folder / "zz_peak.png", 250)                            # sorts last: must not become the peak
+    with pytest.warns(M.ManifestWarning, match=r"S012/001: 3 entries .* are not frames .* left out: "
+                                               r"'S012_001_00000002 \(copy\)\.png', 'thumb\.png', 'zz_peak\.png'"):
+        df = M.read_ckplus(ck)
+    assert int(df.set_index("sequence_id").loc["S012/001", "n_frames"]) == 3
+    from smate_nb.data.clips import read_frames
+    frames = read_frames(folder)
+    assert len(frames) == 3 and int(frames[-1].mean()) == 120      # the real last frame (40·3) is the peak
+
+
+def test_ckplus_emotion_file_of_another_sequence_is_refused(ck):
+    emo = ck / "Emotion/S012/001"
+    (emo / "S012_001_00000003_emotion.txt").rename(emo / "S013_002_00000003_emotion.txt")
+    with pytest.raises(M.ManifestError, match=r"S013_002_00000003_emotion.txt is not named for sequence S012/001"):
+        M.read_ckplus(ck)
+
+
+@pytest.mark.parametrize("verify", ["full", "first", "none"])
+def test_ckplus_mixed_frame_sizes_are_refused_by_the_builder(ck, verify):
+    _png(ck / "cohn-kanade-images/S012/001/S012_001_00000002.png", 50, size=20)
+    with pytest.raises(M.ManifestError, match=r"S012/001: frame .*S012_001_00000002.png is 20×20 but "
+                                              r"S012_001_00000001.png is 16×16"):
+        M.read_ckplus(ck, verify_media=verify)
+
+
+def test_ckplus_frames_are_png_in_the_builder_and_the_loader(ck):
+    from smate_nb.data.clips import read_frames
+    folder = ck / "cohn-kanade-images/S012/001"
+    img = cv2.imread(str(folder / "S012_001_00000002.png"))
+    (folder / "S012_001_00000002.png").unlink()
+    assert cv2.imwrite(str(folder / "S012_001_00000002.jpg"), img)
+    for read in (M.read_ckplus, read_frames):
+        with pytest.raises(M.ManifestError, match=r"S012_001_00000002.jpg is JPG, but CK\+ frames are PNG"):
+            read(ck if read is M.read_ckplus else folder)
+
+
+def test_ckplus_frames_named_for_another_sequence_are_refused(ck):
+    folder = ck / "cohn-kanade-images/S012/001"
+    for f in folder.iterdir():
+        f.rename(folder / f.name.replace("S012_001", "S012_002"))
+    with pytest.raises(M.ManifestError, match="frames in .* are named for sequence S012_002"):
+        M.read_ckplus(ck)
+
+
+def test_out_that_cannot_be_written_is_refused_before_building(ck, tmp_path, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr(M, "read_ckplus", lambda *a, **k: calls.append(1))   # must not be reached
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for out, msg in [(tmp_path / "outdir", "is a folder; pass a file name"),
+                     (tmp_path / "missing" / "ck.csv", "the folder .*missing does not exist; create it first"),
+                     (tmp_path / "afile" / "ck.csv", "the folder .*afile is a file, not a folder")]:
+        rc, err = _cli(["ckplus", str(ck), "--out", str(out)], capsys)
+        assert rc == 2 and re.search(msg, err), err
+    assert not calls and not (tmp_path / "missing").exists()
+    df = M.planned_manifest("synthfer-lab", subjects=4, image_size=32, folds=2)
+    with pytest.raises(M.ManifestError, match="is a folder"):
+        M.save_manifest(df, tmp_path / "outdir")
+
+
+def test_cli_unknown_profile(capsys):
+    rc, err = _cli(["synthfer", "--profile", "nope"], capsys)
+    assert rc == 2 and "unknown profile 'nope'" in err and "smoke" in err
+
+
+def test_missing_manifest_hint_names_the_real_command(tmp_path):
+    for name, cmd in [("ckplus.csv", "ckplus /path/to/ckplus --out "), ("afew.csv", "afew /path/to/afew --out "),
+                      ("synthfer-lab_cpu.csv", "synthfer --profile cpu")]:
+        with pytest.raises(M.ManifestError) as e:
+            M.load_manifest(tmp_path / name)
+        assert f"python -m smate_nb.data.manifest {cmd}" in str(e.value) and "{path}" not in str(e.value)
+    with pytest.raises(M.ManifestError, match=re.escape(f"--out {tmp_path / 'ckplus.csv'}`")):
+        M.load_manifest(tmp_path / "ckplus.csv")
+
+
+def test_rows_are_named_by_csv_line_counting_the_header_as_line_1(good):
+    csv_lines = [l for l in good.read_text().split("\n") if not l.startswith("#")]
+    line = next(i for i, l in enumerate(csv_lines) if l.startswith("ckplus,S011,S011/001,")) + 1
+    for field, value, msg in [("n_frames", "three", "must be an integer"), ("label", "rage", "label 'rage'"),
+                              ("path", "/abs", "escapes the data root")]:
+        text = good.read_text()
+        _edit(good, _set(field, value))
+        with pytest.raises(M.ManifestError, match=rf"{re.escape(str(good))}, CSV line {line}: .*{msg}"):
+            M.load_manifest(good, verify=False)
+        good.write_text(text)
+    with pytest.raises(M.ManifestError) as e:
+        M.resolve_path(good.parent, "../x")
+    assert "CSV line" not in str(e.value) and "row 0" not in str(e.value)
+
+
+def test_manifest_with_a_byte_order_mark_loads(good):
+    good.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())        # as spreadsheets save UTF-8 CSV
+    df = M.load_manifest(good)
+    assert len(df) == 18 and df.attrs["meta"]["format"] == "smate-nb manifest v1"

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..files import atomic_path, write_json
 from .labels import classes_of
-from .manifest import ManifestError, resolve_path, validate_manifest
+from .manifest import ManifestError, ckplus_frame_files, resolve_path, validate_manifest
 from .paths import cache_root
 
 __all__ = [
@@ -142,22 +142,29 @@ def sample_indices(n_frames: int, num_frames: int, stride: int = 1, start: float
 # ----------------------------------------------------------------------------------------------
 
 def read_frames(path: str | os.PathLike) -> np.ndarray:
-    """Decode a sequence: a folder of PNG/JPEG frames (sorted by name) or a video file.
+    """Decode a sequence: a CK+-style folder of PNG frames or a video file.
+
+    A folder's frames are the files the manifest builder counts
+    (:func:`smate_nb.data.manifest.ckplus_frame_files`): PNGs named
+    ``<subject>_<sequence>_<8-digit number>.png``, in frame order. Other files in the
+    folder are not frames (the builder reports them); a frame-named JPEG is an error, as
+    in the builder (CK+ frames are PNG).
 
     Returns:
         uint8 array ``T×H×W×3``, RGB (grey images are expanded to three equal channels).
 
     Raises:
-        ManifestError: missing path, empty folder, an undecodable image or video, or frames
-            of different sizes — naming the file and what to do.
+        ManifestError: missing path, a folder without frames, a non-PNG frame, an
+            undecodable image or video, or frames of different sizes — naming the file and
+            what to do.
     """
     p = Path(path)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir()
-                       if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp") and not f.name.startswith("."))
+        files, others = ckplus_frame_files(p)
         if not files:
-            raise ManifestError(f"frame folder {p} holds no image files; re-extract the sequence or rebuild the "
-                                "manifest without it")
+            found = f" (it holds {', '.join(repr(f.name) for f in others[:5])})" if others else ""
+            raise ManifestError(f"frame folder {p} holds no .png frames named like S005_001_00000001.png{found}; "
+                                "re-extract the sequence or rebuild the manifest without it")
         frames = []
         for f in files:
             img = cv2.imread(str(f), cv2.IMREAD_COLOR)
@@ -268,10 +275,10 @@ def center_crop(clips: Any, size: int) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 def _source_signature(p: Path) -> list[Any]:
-    """What identifies the bytes of a sequence on disk: names, sizes and mtimes of its files."""
+    """What identifies the bytes of a sequence on disk: names, sizes and mtimes of the files
+    :func:`read_frames` decodes (a folder's frames, or the video file)."""
     if p.is_dir():
-        return [[f.name, st.st_size, st.st_mtime_ns] for f in sorted(p.iterdir()) if not f.name.startswith(".")
-                for st in (f.stat(),)]
+        return [[f.name, st.st_size, st.st_mtime_ns] for f in ckplus_frame_files(p)[0] for st in (f.stat(),)]
     st = p.stat()
     return [[p.name, st.st_size, st.st_mtime_ns]]
 
@@ -358,12 +365,16 @@ class ClipDataset:
         return self.cache_dir / f"{hashlib.sha256(sig.encode()).hexdigest()[:24]}.npy"
 
     def load_sequence(self, i: int) -> np.ndarray:
-        """The whole decoded, preprocessed sequence of row ``i``: uint8 ``N×H×W×3`` (cached)."""
+        """The whole decoded, preprocessed sequence of item ``i``: uint8 ``N×H×W×3`` (cached).
+
+        Errors name the sequence's file and id (its manifest row); a :class:`FaceAlign`
+        preprocessor is told the file, so a clip without a face is named too.
+        """
         row = self.rows.iloc[i]
         src = resolve_path(self.root, row["path"])
         if not src.exists():
-            raise ManifestError(f"{src} (row {i}, {row['sequence_id']}) does not exist; check the dataset root "
-                                f"{self.root} or rebuild the manifest")
+            raise ManifestError(f"{src} (sequence {row['sequence_id']}, dataset item {i}) does not exist; check the "
+                                f"dataset root {self.root} or rebuild the manifest")
         cf = self._cache_file(i, src)
         if cf is not None and cf.is_file():
             try:
@@ -372,10 +383,14 @@ class ClipDataset:
                 pass  # a damaged cache file is rebuilt below
         frames = read_frames(src)
         if frames.shape[0] != int(row["n_frames"]):
-            raise ManifestError(f"{src}: the manifest says {int(row['n_frames'])} frames but {frames.shape[0]} were "
-                                "decoded; the data changed since the manifest was built — rebuild the manifest")
+            raise ManifestError(f"{src} (sequence {row['sequence_id']}): the manifest says {int(row['n_frames'])} "
+                                f"frames but {frames.shape[0]} were decoded; the data changed since the manifest was "
+                                "built — rebuild the manifest")
         if self.preprocess is not None:
-            frames = self.preprocess(frames)
+            if isinstance(self.preprocess, FaceAlign):   # so a clip without a face is named by its file
+                frames = self.preprocess(frames, clip_id=f"{src} (sequence {row['sequence_id']})")
+            else:
+                frames = self.preprocess(frames)
             if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
                 raise TypeError(f"preprocess must return uint8 T×H×W×3, got {frames.dtype} {frames.shape}")
         frames = np.ascontiguousarray(frames)
@@ -461,20 +476,27 @@ def to_model_input(clips: Any) -> Any:
 class FaceAlign:
     """Face detection → landmarks → similarity alignment (:func:`smate_nb.preprocess.faces.align_clip`)
     as a :class:`FramePreprocessor`. ``config`` is a ``FaceConfig``; its ``to_dict()`` (with the
-    faces module's version) enters the cache key."""
+    faces module's version) enters the cache key.
+
+    A clip without a face raises :class:`~smate_nb.preprocess.faces.FaceNotFoundError`
+    naming the clip (:class:`ClipDataset` passes the sequence's file as ``clip_id``):
+    every manifest row must give a clip, so ``FaceConfig(on_missing='skip')`` is refused
+    here — drop such a sequence from the manifest instead.
+    """
 
     def __init__(self, config: Any = None):
         from ..preprocess.faces import FaceConfig
 
         self.face_config = config if config is not None else FaceConfig()
+        if self.face_config.on_missing != "raise":
+            raise ValueError("FaceAlign: FaceConfig(on_missing='skip') is not supported by the clip dataset (every "
+                             "manifest row must give a clip); keep on_missing='raise' and drop sequences without a "
+                             "face from the manifest (see data_manifests/README.md)")
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def __call__(self, frames: np.ndarray, clip_id: str = "<clip>") -> np.ndarray:
         from ..preprocess.faces import align_clip
 
-        out, _ = align_clip(frames, self.face_config)
-        if out is None:
-            raise ManifestError("no face found in any frame of a clip (FaceConfig.on_missing='skip' is not supported "
-                                "by the clip cache; drop the clip from the manifest)")
+        out, _ = align_clip(frames, self.face_config, clip_id=clip_id)
         if out.ndim == 3:
             out = np.repeat(out[..., None], 3, axis=3)
         return out

@@ -24,7 +24,13 @@ source parameters (SynthFER's configuration, as JSON), fold settings and
 Builders read the **distribution layouts** (:func:`read_ckplus`, :func:`read_afew`);
 SynthFER is generated in those layouts and read by the same functions. Every
 problem with the input raises :class:`ManifestError` naming the file and the fix,
-and nothing is written unless the whole manifest was built.
+and nothing is written unless the whole manifest was built; input that is used but
+looks suspect (stray files in a frame folder, a video that decodes to fewer frames
+than its container announces) is reported with a :class:`ManifestWarning`.
+
+Rows are named in messages as ``CSV line N``: the line of the CSV part of the file,
+counting its column-header row as line 1 (the ``#`` lines above it are not counted),
+so the first sequence is CSV line 2.
 """
 from __future__ import annotations
 
@@ -34,7 +40,9 @@ import io
 import json
 import os
 import re
+import struct
 import sys
+import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
@@ -51,6 +59,9 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "BUILDER_VERSION",
     "ManifestError",
+    "ManifestWarning",
+    "CKPLUS_FRAME_RE",
+    "ckplus_frame_files",
     "load_manifest",
     "save_manifest",
     "validate_manifest",
@@ -84,6 +95,31 @@ class ManifestError(ValueError):
     """Bad dataset input or a bad manifest; the message names the file and the fix."""
 
 
+class ManifestWarning(UserWarning):
+    """Dataset input that is used but looks suspect; the message names the files."""
+
+
+def _csv_line(position: int) -> str:
+    """How messages name the row at 0-based ``position``: the CSV header row is line 1."""
+    return f"CSV line {position + 2}"
+
+
+def _check_out(path: str | os.PathLike) -> Path:
+    """Refuse a manifest destination that cannot be written, before any work is done."""
+    p = Path(path)
+    if p.is_dir():
+        raise ManifestError(f"manifest destination {p} is a folder; pass a file name such as "
+                            f"{p / 'manifest.csv'} (--out FILE)")
+    parent = p.parent
+    if not parent.is_dir():
+        what = "is a file, not a folder" if parent.exists() else "does not exist"
+        raise ManifestError(f"cannot write the manifest {p}: the folder {parent} {what}; create it first "
+                            f"(mkdir -p {parent}) or choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ManifestError(f"cannot write the manifest {p}: no write permission in {parent}; choose another --out")
+    return p
+
+
 # ----------------------------------------------------------------------------------------------
 # Reading, writing and validating manifest files
 # ----------------------------------------------------------------------------------------------
@@ -110,7 +146,12 @@ def save_manifest(df: pd.DataFrame, path: str | os.PathLike, meta: dict[str, Any
             one-line JSON.
 
     Returns the path written.
+
+    Raises:
+        ManifestError: invalid rows, or a destination that is a folder or lies in a
+            folder that does not exist (nothing is written).
     """
+    _check_out(path)
     validate_manifest(df, source="<DataFrame to save>")
     meta = dict(df.attrs.get("meta", {}) if meta is None else meta)
     body = _csv_body(df)
@@ -164,10 +205,9 @@ def load_manifest(path: str | os.PathLike, *, verify: bool = True) -> pd.DataFra
     """
     path = Path(path)
     if not path.is_file():
-        raise ManifestError(f"manifest {path} does not exist; build it with "
-                            "`python -m smate_nb.data.manifest <dataset> <root> --out {path}` "
+        raise ManifestError(f"manifest {path} does not exist; build it with {_build_command(path)} "
                             "(see data_manifests/README.md)")
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")   # -sig: a byte-order mark, as spreadsheets write, is dropped
     meta, body = _parse(text, str(path))
     if not body.strip():
         raise ManifestError(f"manifest {path} has no CSV header or rows; rebuild it")
@@ -185,7 +225,7 @@ def load_manifest(path: str | os.PathLike, *, verify: bool = True) -> pd.DataFra
         bad = ~df[c].str.fullmatch(r"-?\d+")
         if bad.any():
             r = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ManifestError(f"manifest {path}, row {r + 1}: column {c!r} must be an integer, got "
+            raise ManifestError(f"manifest {path}, {_csv_line(r)}: column {c!r} must be an integer, got "
                                 f"{df[c].iloc[r]!r}; fix the row or rebuild the manifest")
         df[c] = df[c].astype("int64")
     validate_manifest(df, source=str(path))
@@ -208,17 +248,32 @@ def load_manifest(path: str | os.PathLike, *, verify: bool = True) -> pd.DataFra
     return df
 
 
-def _check_relpath(p: str, source: str, row: int) -> None:
+def _build_command(path: Path) -> str:
+    """The command that (re)builds the manifest at ``path``, guessed from its name."""
+    name = path.name
+    if name.startswith("synthfer-"):
+        profile = name.rsplit("_", 1)[-1].removesuffix(".csv") if "_" in name else "smoke"
+        return f"`python -m smate_nb.data.manifest synthfer --profile {profile}`"
+    dataset = next((d for d in ("ckplus", "afew") if d in name.lower()), "ckplus|afew")
+    return f"`python -m smate_nb.data.manifest {dataset} /path/to/{dataset.split('|')[0]} --out {path}`"
+
+
+def _check_relpath(p: str, source: str, row: int | None) -> None:
     pp = PurePosixPath(p)
     if (not p or p.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", p) or "\\" in p
             or any(part == ".." for part in pp.parts)):
+        where = source if row is None else f"{source}, {_csv_line(row)}"
         raise ManifestError(
-            f"{source}, row {row + 1}: path {p!r} escapes the data root (absolute, '..' or backslash); "
+            f"{where}: path {p!r} escapes the data root (absolute, '..' or backslash); "
             "manifest paths must be relative to the dataset root with '/' separators; rebuild the manifest")
 
 
 def validate_manifest(df: pd.DataFrame, source: str = "<DataFrame>") -> None:
-    """Check schema and values of a manifest DataFrame; raise :class:`ManifestError` on the first problem."""
+    """Check schema and values of a manifest DataFrame; raise :class:`ManifestError` on the first problem.
+
+    A bad row is named by its CSV line (position + 2: the header row is line 1), which is
+    its line in the file when ``df`` holds a whole manifest in file order.
+    """
     cols = list(df.columns)
     missing = [c for c in MANIFEST_COLUMNS if c not in cols]
     extra = [c for c in cols if c not in MANIFEST_COLUMNS]
@@ -239,25 +294,26 @@ def validate_manifest(df: pd.DataFrame, source: str = "<DataFrame>") -> None:
     for r, (lab, idx, n, split, fold, p, subj) in enumerate(zip(
             df["label"], df["label_index"], df["n_frames"], df["split"], df["fold"], df["path"], df["subject"])):
         if lab not in classes:
-            raise ManifestError(f"{source}, row {r + 1}: label {lab!r} is not a {datasets[0]} class {list(classes)}")
+            raise ManifestError(f"{source}, {_csv_line(r)}: label {lab!r} is not a {datasets[0]} class "
+                                f"{list(classes)}")
         if int(idx) != classes.index(lab):
-            raise ManifestError(f"{source}, row {r + 1}: label_index {idx} does not match label {lab!r} "
+            raise ManifestError(f"{source}, {_csv_line(r)}: label_index {idx} does not match label {lab!r} "
                                 f"(expected {classes.index(lab)}); rebuild the manifest")
         if int(n) < 1:
-            raise ManifestError(f"{source}, row {r + 1}: n_frames must be ≥ 1, got {n}")
+            raise ManifestError(f"{source}, {_csv_line(r)}: n_frames must be ≥ 1, got {n}")
         if split not in _SPLITS:
-            raise ManifestError(f"{source}, row {r + 1}: split {split!r} must be one of {sorted(_SPLITS)}")
+            raise ManifestError(f"{source}, {_csv_line(r)}: split {split!r} must be one of {sorted(_SPLITS)}")
         if int(fold) < -1:
-            raise ManifestError(f"{source}, row {r + 1}: fold must be ≥ -1, got {fold}")
+            raise ManifestError(f"{source}, {_csv_line(r)}: fold must be ≥ -1, got {fold}")
         if not subj:
-            raise ManifestError(f"{source}, row {r + 1}: empty subject")
+            raise ManifestError(f"{source}, {_csv_line(r)}: empty subject")
         _check_relpath(p, source, r)
 
 
 def resolve_path(root: str | os.PathLike, rel: str) -> Path:
     """``root / rel`` after checking that ``rel`` stays inside ``root`` (also through symlinks
     that point outside). Raises :class:`ManifestError` naming both."""
-    _check_relpath(rel, f"path under {root}", -1)
+    _check_relpath(rel, f"path under {root}", None)
     root_r = Path(root).resolve()
     full = (Path(root) / rel)
     try:
@@ -272,17 +328,39 @@ def resolve_path(root: str | os.PathLike, rel: str) -> Path:
 # Reading the distribution layouts
 # ----------------------------------------------------------------------------------------------
 
-def _check_image(f: Path) -> None:
-    if f.stat().st_size == 0:
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(f: Path) -> tuple[int, int]:
+    """``(width, height)`` from a PNG file's header (no decoding)."""
+    with open(f, "rb") as fh:
+        head = fh.read(24)
+    if len(head) == 0:
         raise ManifestError(f"image {f} is empty (0 bytes); re-extract it from the original archive")
+    if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        raise ManifestError(f"image {f} cannot be decoded as PNG (corrupt, or another format under a .png name; "
+                            "CK+ frames are PNG); re-extract it from the original archive or delete the "
+                            "sequence's emotion file to drop the sequence")
+    return struct.unpack(">II", head[16:24])
+
+
+def _check_image(f: Path) -> tuple[int, int]:
+    """Decode ``f`` fully; return its ``(width, height)``."""
+    w, h = _png_size(f)
     img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise ManifestError(f"image {f} cannot be decoded (corrupt or not an image); re-extract it from the "
                             "original archive or delete the sequence's emotion file to drop the sequence")
+    return w, h
 
 
 def count_video_frames(f: Path) -> int:
-    """Decode ``f`` with OpenCV and count its frames (container frame counts are unreliable)."""
+    """Decode ``f`` with OpenCV and count its frames (container frame counts are unreliable).
+
+    When fewer frames decode than the container announces (``CAP_PROP_FRAME_COUNT``) — a
+    truncated or damaged file looks like a short clip — a :class:`ManifestWarning` names
+    the file and both counts; the decoded count is the one used.
+    """
     if f.stat().st_size == 0:
         raise ManifestError(f"video {f} is empty (0 bytes); re-extract it from the original archive")
     cap = cv2.VideoCapture(str(f))
@@ -290,6 +368,7 @@ def count_video_frames(f: Path) -> int:
         if not cap.isOpened():
             raise ManifestError(f"video {f} cannot be opened by OpenCV/FFmpeg (corrupt or unsupported codec); "
                                 "re-extract it, or convert it with `ffmpeg -i in.avi -c:v ffv1 out.avi`")
+        announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         n = 0
         while True:
             ok = cap.grab()
@@ -300,11 +379,50 @@ def count_video_frames(f: Path) -> int:
         cap.release()
     if n == 0:
         raise ManifestError(f"video {f} has no decodable frames (corrupt?); re-extract it from the original archive")
+    if n < announced:
+        warnings.warn(f"video {f}: {n} frames decode but its container announces {announced}; the file may be "
+                      "truncated or damaged (it is listed with the decoded count, as a short clip). Re-extract it "
+                      "from the original archive if it should be longer", ManifestWarning, stacklevel=2)
     return n
 
 
-def _frame_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png" and not p.name.startswith("."))
+#: A CK+ frame file name: ``<subject>_<sequence>_<8-digit frame number>.png`` (``S005_001_00000001.png``).
+#: CK+ ships PNG frames; the manifest builder and the clip loader accept only these names.
+CKPLUS_FRAME_RE = re.compile(r"^([A-Za-z0-9]+_\d+)_(\d{8})\.png$", re.IGNORECASE)
+_IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def ckplus_frame_files(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
+    """The frames of a CK+-style frame folder, and the other entries in it.
+
+    Returns:
+        ``(frames, others)``: ``frames`` are the files named like
+        ``S005_001_00000001.png`` (:data:`CKPLUS_FRAME_RE`), in frame order; ``others``
+        every other entry not starting with ``.`` (``thumb.png``, ``… (copy).png``),
+        sorted — they are not frames.
+
+    Raises:
+        ManifestError: a frame-named image that is not PNG (``S005_001_00000002.jpg``: CK+
+            frames are PNG, convert it), or frames of more than one sequence in the folder.
+    """
+    folder = Path(folder)
+    frames, others = [], []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_file() and CKPLUS_FRAME_RE.match(p.name):
+            frames.append(p)
+        elif p.is_file() and p.suffix.lower() in _IMAGE_EXT - {".png"} and CKPLUS_FRAME_RE.match(p.stem + ".png"):
+            raise ManifestError(f"frame {p} is {p.suffix.lower()[1:].upper()}, but CK+ frames are PNG; convert it "
+                                f"(e.g. with OpenCV: cv2.imwrite('{p.stem}.png', cv2.imread('{p.name}'))) and remove "
+                                "the original, or re-extract the sequence")
+        else:
+            others.append(p)
+    keys = sorted({CKPLUS_FRAME_RE.match(p.name).group(1) for p in frames})
+    if len(keys) > 1:
+        raise ManifestError(f"frame folder {folder} holds frames of {len(keys)} sequences ({', '.join(keys)}); "
+                            "a folder holds one sequence — move the others to their own folders")
+    return frames, others
 
 
 def read_ckplus(root: str | os.PathLike, *, dataset: str = "ckplus", verify_media: str = "full",
@@ -317,13 +435,23 @@ def read_ckplus(root: str | os.PathLike, *, dataset: str = "ckplus", verify_medi
         <root>/Emotion/S005/001/S005_001_00000011_emotion.txt    ("   3.0000000e+00")
 
     Sequences whose ``Emotion`` folder is empty or absent are unlabelled and skipped
-    (CK+: 593 sequences, 327 labelled). The label is the CK+ code 1..7 of the peak frame.
+    (CK+: 593 sequences, 327 labelled). The label is the CK+ code 1..7 of the peak frame;
+    an emotion file must be named for its own sequence (``S005_001_…_emotion.txt`` in
+    ``Emotion/S005/001``).
+
+    Frames are the PNG files named ``<subject>_<sequence>_<8-digit number>.png``
+    (:func:`ckplus_frame_files`), in frame order, so the last one is the peak. Other
+    entries of a frame folder (``thumb.png``, ``… (copy).png``) are not frames: they are
+    listed in a :class:`ManifestWarning` and left out. A frame-named JPEG is an error (CK+
+    frames are PNG; the clip loader reads only PNG too), and so are frames of different
+    sizes in one sequence.
 
     Args:
         root: the folder holding ``cohn-kanade-images/`` and ``Emotion/``.
         dataset: value of the ``dataset`` column.
         verify_media: ``"full"`` decodes every frame, ``"first"`` only the first of each
-            sequence, ``"none"`` only counts files.
+            sequence, ``"none"`` none; every mode reads each frame's PNG header (format
+            and size).
         progress: show a tqdm bar.
 
     Returns:
@@ -352,6 +480,10 @@ def read_ckplus(root: str | os.PathLike, *, dataset: str = "ckplus", verify_medi
                                 f"({[f.name for f in files]}): duplicate sequence labels; keep the one for the "
                                 "last frame and delete the others")
         f = files[0]
+        if not re.fullmatch(rf"{re.escape(subj)}_{re.escape(seq)}_\d{{8}}_emotion\.txt", f.name):
+            raise ManifestError(f"emotion file {f} is not named for sequence {subj}/{seq} (expected "
+                                f"{subj}_{seq}_<8-digit frame>_emotion.txt): a label copied from another sequence? "
+                                "Move it to its own sequence's Emotion folder or delete it")
         try:
             raw = f.read_text(encoding="ascii", errors="strict").strip()
             val = float(raw)
@@ -366,17 +498,31 @@ def read_ckplus(root: str | os.PathLike, *, dataset: str = "ckplus", verify_medi
         if not folder.is_dir():
             raise ManifestError(f"sequence {subj}/{seq} is labelled by {f} but its frame folder {folder} is missing; "
                                 "re-extract the images or delete the emotion file to drop the sequence")
-        frames = _frame_files(folder)
+        frames, others = ckplus_frame_files(folder)
+        expected = f"{subj}_{seq}_<8-digit frame>.png, e.g. {subj}_{seq}_00000001.png"
         if not frames:
-            raise ManifestError(f"sequence {subj}/{seq}: frame folder {folder} holds no .png frames; re-extract "
-                                "the images or delete the emotion file to drop the sequence")
-        if verify_media == "full":
-            for fr in frames:
-                _check_image(fr)
-        elif verify_media == "first":
-            _check_image(frames[0])
-        elif verify_media != "none":
+            found = f" (it holds {_some_names(others)}, none named {expected})" if others else ""
+            raise ManifestError(f"sequence {subj}/{seq}: frame folder {folder} holds no .png frames{found}; "
+                                "re-extract the images or delete the emotion file to drop the sequence")
+        key = CKPLUS_FRAME_RE.match(frames[0].name).group(1)
+        if key != f"{subj}_{seq}":
+            raise ManifestError(f"sequence {subj}/{seq}: the frames in {folder} are named for sequence {key} "
+                                f"({frames[0].name}); expected {expected} — re-extract the sequence")
+        if others:
+            warnings.warn(f"sequence {subj}/{seq}: {len(others)} entries in {folder} are not frames (frames are "
+                          f"named {expected}) and are left out: {_some_names(others)}; remove them to silence "
+                          "this warning", ManifestWarning, stacklevel=2)
+        if verify_media not in ("full", "first", "none"):
             raise ValueError(f"verify_media must be 'full', 'first' or 'none', got {verify_media!r}")
+        # every mode checks that the frames are PNG of one size (from the PNG headers); "full" and
+        # "first" also decode every frame / the first one
+        sizes = [_check_image(fr) if verify_media == "full" or (verify_media == "first" and j == 0)
+                 else _png_size(fr) for j, fr in enumerate(frames)]
+        odd = next((j for j, wh in enumerate(sizes) if wh != sizes[0]), None)
+        if odd is not None:
+            raise ManifestError(f"sequence {subj}/{seq}: frame {frames[odd]} is {sizes[odd][0]}×{sizes[odd][1]} but "
+                                f"{frames[0].name} is {sizes[0][0]}×{sizes[0][1]}; all frames of a sequence must have "
+                                "one size — re-extract the sequence or delete its emotion file to drop it")
         rows.append({
             "dataset": dataset, "subject": subj, "sequence_id": f"{subj}/{seq}", "label": label,
             "label_index": CKPLUS_CLASSES.index(label),
@@ -386,6 +532,11 @@ def read_ckplus(root: str | os.PathLike, *, dataset: str = "ckplus", verify_medi
         raise ManifestError(f"no labelled sequence under {emo_root} (expected Emotion/Sxxx/nnn/*_emotion.txt); "
                             "check that Emotion_labels.zip was unpacked into the root")
     return pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+
+
+def _some_names(paths: list[Path], n: int = 8) -> str:
+    more = f" … and {len(paths) - n} more" if len(paths) > n else ""
+    return ", ".join(repr(p.name) for p in paths[:n]) + more
 
 
 _AFEW_SPLITS = {"Train": ("Train", "Train_AFEW"), "Val": ("Val", "Val_AFEW")}
@@ -522,32 +673,53 @@ def _quotas(n: int, classes: Iterable[str]) -> dict[str, int]:
     return {c: base + (1 if i < r else 0) for i, c in enumerate(cl)}
 
 
+def _check_test_size(n: Any, classes: Iterable[str]) -> None:
+    """A balanced test set holds at least one clip of every class: ``n ≥ C`` (or ``None``)."""
+    c = len(list(classes))
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < c):
+        raise ManifestError(f"test size {n!r} is not possible: a class-balanced test set needs an integer ≥ {c} "
+                            f"(at least one clip of each of the {c} classes; the paper uses 130). Pass "
+                            f"--test-size N with N ≥ {c} (test_size=N in Python)")
+
+
+def _largest_balanced(have: dict[str, int], classes: Iterable[str], cap: int) -> int:
+    """The largest ``n ≤ cap`` whose quotas the per-class counts ``have`` allow (0 if none)."""
+    n = cap
+    while n > 0 and any(have[c] < q for c, q in _quotas(n, classes).items()):
+        n -= 1
+    return n
+
+
 def balanced_test(df: pd.DataFrame, n: int | None = 130, seed: int = 0, split: str = "val") -> pd.DataFrame:
     """The paper's class-balanced test subset (§4.1.1: 130 clips drawn from AFEW Val).
 
     ``n // C`` clips per class (the first ``n % C`` classes, in label-index order, get one
     more), each class's clips drawn by a seeded permutation of its rows sorted by
     sequence id, so the subset is deterministic. ``n=None`` takes the largest such ``n ≤ 130``
-    that the ``split`` rows allow.
+    that the ``split`` rows allow. ``n`` must be at least the number of classes ``C``.
 
     Returns the selected rows (a copy, original index kept, sorted by sequence id).
-    Raises :class:`ManifestError` naming the short classes if ``n`` is not possible.
+    Raises :class:`ManifestError` for an ``n`` below ``C``, or naming the short classes
+    and the largest possible ``n`` if ``n`` is not possible.
     """
     pool = df[df["split"] == split]
     classes = classes_of(df["dataset"].iloc[0]) if len(df) else AFEW_CLASSES
+    _check_test_size(n, classes)
     have = {c: int((pool["label"] == c).sum()) for c in classes}
     if n is None:
-        n = 130
-        while n > 0 and any(have[c] < q for c, q in _quotas(n, classes).items()):
-            n -= 1
-        if n == 0:
-            raise ManifestError(f"no balanced test subset possible: {split!r} rows per class {have}")
+        n = _largest_balanced(have, classes, 130)
+        if n < len(classes):
+            raise ManifestError(f"no balanced test subset possible: {split!r} rows per class {have}; every class "
+                                "needs at least one clip")
     quota = _quotas(n, classes)
     short = {c: (have[c], q) for c, q in quota.items() if have[c] < q}
     if short:
+        best = _largest_balanced(have, classes, n)
+        fix = (f"the largest possible here is {best}: pass --test-size {best} (test_size={best} in Python; "
+               "balanced_test(df, n=None) picks it)" if best >= len(classes)
+               else "every class needs at least one clip there; add the missing classes' clips")
         raise ManifestError(f"cannot draw a balanced test set of {n} from split {split!r}: classes "
-                            f"{ {c: f'{h} < {q}' for c, (h, q) in short.items()} }; use a smaller n "
-                            "(balanced_test(df, n=None) picks the largest possible)")
+                            f"{ {c: f'{h} < {q}' for c, (h, q) in short.items()} }; {fix}")
     picked = []
     for i, c in enumerate(classes):
         rows = pool[pool["label"] == c].sort_values("sequence_id", kind="stable")
@@ -658,8 +830,12 @@ def build_manifest(dataset: str, root: str | os.PathLike | None = None, *, out: 
         The manifest DataFrame (``df.attrs["meta"]`` holds the header entries).
     """
     cfg = None
+    if out is not None:
+        _check_out(out)   # before any decoding: a bad destination must not cost a whole build
     if dataset in ("synthfer-lab", "synthfer-wild"):
         variant = _variant(dataset)
+        if variant == "wild":
+            _check_test_size(test_size, AFEW_CLASSES)
         cfg = sf.make_config(variant, **synthfer)
         root = sf.generate(variant, root, progress=progress, **synthfer)
         reader = read_ckplus if variant == "lab" else read_afew
@@ -681,6 +857,7 @@ def build_manifest(dataset: str, root: str | os.PathLike | None = None, *, out: 
             raise TypeError(f"unexpected arguments for afew: {sorted(synthfer)}")
         if root is None:
             raise ManifestError("build_manifest('afew', root): root is required (the folder holding Train/ and Val/)")
+        _check_test_size(test_size, AFEW_CLASSES)   # before decoding every clip
         df = read_afew(root, verify_media=verify_media, progress=progress)
     else:
         raise ManifestError(f"unknown dataset {dataset!r}; choose one of {list(DATASETS)}")
@@ -818,7 +995,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "synthfer":
             from ..config import get_profile
 
-            for path in write_profile_manifests(get_profile(args.profile), generate=not args.plan_only):
+            try:
+                profile = get_profile(args.profile)
+            except KeyError as e:
+                raise ManifestError(f"{e.args[0]} (--profile)") from None
+            for path in write_profile_manifests(profile, generate=not args.plan_only):
                 print(f"wrote {path}")
             return 0
         out = args.out or str(manifest_dir() / f"{args.cmd}.csv")

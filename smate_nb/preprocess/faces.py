@@ -768,13 +768,22 @@ def align_clip(frames: np.ndarray, config: FaceConfig | None = None, *, backend:
     stats.n_detected = int(valid.sum())
     if not valid.any():
         stats.keypoints_raw, stats.boxes, stats.scores = kp, boxes, scores
-        msg = (f"align_clip: no face found in any of the {n} frames of {clip_id} (backend {be.name!r}, "
-               f"detect_side {cfg.detect_side}). Check that the clip shows a frontal face; try "
-               "FaceConfig(detect_side=...) larger for small faces, backend='haar', or on_missing='skip' "
-               "to skip such clips with a warning.")
-        if cfg.on_missing == "raise":
-            raise FaceNotFoundError(msg)
-        log.warning(msg.replace("align_clip: ", "align_clip: skipping clip — "))
+        what = (f"no face found in any of the {n} frames of {clip_id} (backend {be.name!r}, "
+                f"detect_side {cfg.detect_side})")
+        if cfg.on_missing != "raise":
+            log.warning(f"align_clip: skipping clip — {what} (on_missing='skip')")
+        else:
+            if be.name == "dlib":   # the detector settings FaceConfig offers for this backend
+                knobs = (f"upsample={cfg.upsample + 1} (finds smaller faces), a lower score_threshold (now "
+                         f"{cfg.score_threshold}, e.g. {cfg.score_threshold - 0.5}: finds weaker ones), "
+                         "backend='haar'")
+            else:
+                knobs = "backend='dlib' (finds more faces than the Haar cascade)"
+            raise FaceNotFoundError(
+                f"align_clip: {what}. Check that the clip shows a frontal face; to detect more, try FaceConfig "
+                f"with a larger detect_side (small faces), {knobs}. To leave this sequence out, drop its row from "
+                "the manifest and re-save it (data_manifests/README.md); a direct align_clip / align_clips call "
+                "can instead pass on_missing='skip' to skip such clips with a warning.")
         stats.skipped = True
         stats.total_ms = (time.perf_counter() - t_start) * 1e3
         return None, stats
