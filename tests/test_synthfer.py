@@ -19,6 +19,12 @@ import pytest
 from smate_nb.data import synthfer as sf
 from smate_nb.data.labels import AFEW_CLASSES, CKPLUS_CLASSES
 
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Run logs of generate() go under the cache root: keep them in the test's folder."""
+    monkeypatch.setenv("SMATE_CACHE", str(tmp_path / "cache"))
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: SHA-256 of the frames of GOLDEN_CONFIG (see test_golden_hash). Recorded on the
@@ -255,11 +261,12 @@ def test_rerun_reuses_complete_sequences_and_repairs_the_rest(tmp_path):
     (root / specs[2].relpath("lab") / f"{specs[2].key}_00000001.png").unlink()
     again = sf.generate("lab", root, progress=False, subjects=2, seed=7, image_size=40, frames=(4, 7))
     second = json.loads((again / "synthfer.json").read_text())
-    assert second["last_run"]["generated_sequences"] == 2
-    assert second["frames_sha256"] == first["frames_sha256"]
+    run = sf.last_run(root)
+    assert run["generated_sequences"] == 2
+    assert second == first                     # the repaired dataset is the same, summary included
     assert keep.stat().st_mtime_ns == mtime  # complete sequences are not rewritten
-    third = sf.generate("lab", root, progress=False, subjects=2, seed=7, image_size=40, frames=(4, 7))
-    assert json.loads((third / "synthfer.json").read_text())["last_run"] == second["last_run"]  # nothing to do
+    sf.generate("lab", root, progress=False, subjects=2, seed=7, image_size=40, frames=(4, 7))
+    assert sf.last_run(root) == run          # nothing to do: the log keeps the run that did the work
 
 
 def test_workers_do_not_change_the_output(tmp_path):
@@ -268,6 +275,48 @@ def test_workers_do_not_change_the_output(tmp_path):
     ha = json.loads((a / "synthfer.json").read_text())["dataset_sha256"]
     hb = json.loads((b / "synthfer.json").read_text())["dataset_sha256"]
     assert ha == hb
+    assert _folder_checksums(a) == _folder_checksums(b)       # every file, not only the frames
+    assert sf.last_run(a)["workers"] == 1 and sf.last_run(b)["workers"] == 2
+
+
+def _folder_checksums(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("variant", ["lab", "wild"])
+def test_a_dataset_folder_is_byte_identical_for_a_seed(tmp_path, variant):
+    # issue 12, item 16: no run log (timings) inside the dataset; the default wild codec (XVID) too
+    kw = dict(subjects=2, seed=3, image_size=32, frames=(3, 5))
+    if variant == "wild":
+        kw["clips_per_subject"] = 2
+    a = sf.generate(variant, tmp_path / "a", progress=False, **kw)
+    b = sf.generate(variant, tmp_path / "b", progress=False, **kw)
+    ca, cb = _folder_checksums(a), _folder_checksums(b)
+    assert "synthfer.json" in ca and len(ca) > 5
+    assert ca == cb
+    assert "last_run" not in json.loads((a / "synthfer.json").read_text())
+    assert sf.last_run(a)["generated_sequences"] == len(sf.plan(sf.make_config(variant, **kw)))
+    assert not sf._run_log_path(a).is_relative_to(a)                 # the log lives elsewhere
+
+
+def test_a_folder_written_with_timings_is_still_complete_and_loses_them(tmp_path):
+    kw = dict(subjects=2, seed=3, image_size=32, frames=(3, 5))
+    root = sf.generate("lab", tmp_path / "old", progress=False, **kw)
+    fresh = _folder_checksums(root)
+    summ = json.loads((root / "synthfer.json").read_text())
+    old_run = {"generated_sequences": 9, "generated_frames": 40, "wall_s": 1.5, "render_s": 1.2, "workers": 1,
+               "render_fps_per_worker": 33.3}
+    (root / "synthfer.json").write_text(json.dumps({**summ, "last_run": old_run}, indent=2, sort_keys=True) + "\n")
+    sf._run_log_path(root).unlink()                                  # as an earlier version left it
+    frame = next(root.rglob("*.png"))
+    mtime = frame.stat().st_mtime_ns
+    sf.generate("lab", root, progress=False, **kw)
+    assert frame.stat().st_mtime_ns == mtime                          # recognised as complete: not re-rendered
+    assert _folder_checksums(root) == fresh                           # the timings left the folder …
+    assert sf.last_run(root) == {"root": str(root), **old_run}        # … for the run log
 
 
 def test_foreign_or_mismatched_root_is_refused(tmp_path):

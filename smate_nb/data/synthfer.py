@@ -39,7 +39,10 @@ integer polygon rasterisation; blur and noise are integer arithmetic. Every
 sequence has its own random stream (seeded by ``seed``, variant, subject and
 sequence number), so output does not depend on generation order or on the
 number of worker processes. ``synthfer.json`` in the dataset root records the
-SHA-256 of every sequence's rendered frames (``T×H×W×3`` uint8, C order).
+SHA-256 of every sequence's rendered frames (``T×H×W×3`` uint8, C order). Every
+file in a dataset folder is a function of the configuration alone, so a checksum
+of the folder identifies the data; how long a run took is logged outside it
+(:func:`last_run`).
 
 Difficulty knobs
 ----------------
@@ -81,6 +84,7 @@ __all__ = [
     "dataset_dirname",
     "frames_sha256",
     "read_record",
+    "last_run",
     "describe_identity",
 ]
 
@@ -1436,7 +1440,9 @@ def generate(variant: str, root: str | os.PathLike | None = None, *, subjects: i
 
     Returns:
         ``Path`` of the dataset root. Its ``synthfer.json`` holds the configuration,
-        generator version, per-sequence frame SHA-256s, counts and timing.
+        generator version, per-sequence frame SHA-256s and counts; every file in the
+        folder is the same for the same configuration (byte for byte). The run's timing
+        is logged outside the folder: :func:`last_run`.
 
     A re-run with the same parameters reuses every complete sequence (each one is
     written to a temporary name and renamed when whole, then recorded). Raises
@@ -1465,6 +1471,29 @@ def generate(variant: str, root: str | os.PathLike | None = None, *, subjects: i
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _run_log_path(root: Path) -> Path:
+    # under the cache root, keyed by the dataset folder: run logs stay out of the dataset's files
+    from .paths import cache_root
+
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return cache_root() / "synthfer-runs" / f"{root.name}-{key}.json"
+
+
+def last_run(root: str | os.PathLike) -> dict[str, Any] | None:
+    """What the last :func:`generate` call that wrote into ``root`` did, or ``None``.
+
+    ``{"root", "generated_sequences", "generated_frames", "wall_s", "render_s", "workers",
+    "render_fps_per_worker"}``. Kept under the cache root (``$SMATE_CACHE`` or
+    ``<repo>/cache``), not in the dataset folder, whose files depend on the configuration
+    only; a call that found the dataset complete does not change it.
+    """
+    p = _run_log_path(Path(root))
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def _generate_locked(cfg: SynthFERConfig, root: Path, workers: int, progress: bool) -> Path:
     variant = cfg.variant
     summary_path = root / "synthfer.json"
@@ -1482,6 +1511,10 @@ def _generate_locked(cfg: SynthFERConfig, root: Path, workers: int, progress: bo
             if summ.get("digest") == want["digest"] and summ.get("complete"):
                 specs = plan(cfg)
                 if all(_is_complete(root, cfg, s) for s in specs):
+                    if "last_run" in summ:   # written before run logs left the dataset: move it out
+                        if last_run(root) is None:
+                            write_json(_run_log_path(root), {"root": str(root), **summ["last_run"]})
+                        write_json(summary_path, {k: v for k, v in summ.items() if k != "last_run"})
                     return root
     write_json(marker, want)
     specs = plan(cfg)
@@ -1523,14 +1556,15 @@ def _generate_locked(cfg: SynthFERConfig, root: Path, workers: int, progress: bo
         "frames": sum(s.n_frames for s in specs),
         "frames_sha256": records,
         "dataset_sha256": hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest(),
-        "last_run": {
-            "generated_sequences": len(results),
-            "generated_frames": n_frames,
-            "wall_s": round(wall, 3),
-            "render_s": round(render_s, 3),
-            "workers": workers,
-            "render_fps_per_worker": round(n_frames / render_s, 1) if render_s > 0 else None,
-        },
     }
     write_json(summary_path, summary)
+    write_json(_run_log_path(root), {
+        "root": str(root),
+        "generated_sequences": len(results),
+        "generated_frames": n_frames,
+        "wall_s": round(wall, 3),
+        "render_s": round(render_s, 3),
+        "workers": workers,
+        "render_fps_per_worker": round(n_frames / render_s, 1) if render_s > 0 else None,
+    })
     return root
