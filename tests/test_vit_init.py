@@ -166,7 +166,7 @@ def test_standard_vit_gives_the_image_models_features(tmp_path):
     image = torch.rand(2, 3, 32, 32)
     want = _reference_vit_cls(sd, image * 2 - 1, blocks=1)            # the model zero-centres its input
     got = _vivit_cls(m, image)
-    assert (got - want).abs().max() < 2e-5
+    assert (got - want).abs().max() < 1e-5                       # measured ≈ 2e-6 (float32 rounding)
 
 
 def _save(tmp_path, sd, name="v.safetensors"):

@@ -252,7 +252,7 @@ def _build_command(path: Path) -> str:
     """The command that (re)builds the manifest at ``path``, guessed from its name."""
     name = path.name
     if name.startswith("synthfer-"):
-        profile = name.rsplit("_", 1)[-1].removesuffix(".csv") if "_" in name else "smoke"
+        profile = name.rsplit("_", 1)[-1].removesuffix(".csv") if "_" in name else "smoke|cpu"
         return f"`python -m smate_nb.data.manifest synthfer --profile {profile}`"
     dataset = next((d for d in ("ckplus", "afew") if d in name.lower()), "ckplus|afew")
     return f"`python -m smate_nb.data.manifest {dataset} /path/to/{dataset.split('|')[0]} --out {path}`"
