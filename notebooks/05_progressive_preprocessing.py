@@ -74,7 +74,8 @@ threads = configure_threads(P.torch_threads)
 report = Report(profile, "05_progressive_preprocessing", reports_root)
 overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs)
 B = ablations.budget(profile, **overrides)
-choices, cal, cal_study = ablations.calibrate(profile, retrain=retrain, **overrides)
+choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retrain, **overrides)
+report.record_runs(cal_results)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
       f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs; TPE-v2 as `{choices['tpe_mode']}`, α = "
       f"{choices['tpe_v2_alpha']}; torch threads {threads}")
@@ -93,7 +94,7 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
 
 # %%
 stall = cal[cal["block"] == "stall"]
-by_key = {r["key"]: r for r in cal_study.run()}
+by_key = {r["key"]: r for r in cal_results}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 rows = []
 for _, r in stall.iterrows():

@@ -640,6 +640,12 @@ SPECS: dict[str, dict[str, Param]] = {
         length_factors=ListOf(Float(min=1, exclusive_min=True, max=8), min_len=1, example=[1.5, 2.0]),
         retrain=Bool(),
     ),
+    "comparison": notebook_spec(
+        report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
+        wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
+        epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
+        retrain=Bool(),
+    ),
     "progressive_preprocessing": notebook_spec(
         report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),

@@ -86,7 +86,7 @@ def test_appearance_bias_study_and_cost_plan():
 
 
 def test_tables_pair_on_fold_and_seed_and_give_verdicts():
-    frame = pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": w, "UAR": w}
+    frame = pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": w, "UAR": w, "replicate": f"lab/{f}/0"}
                           for f in range(5) for r, w in (("A", 50 + f), ("B", 60 + f))])
     summ = summary_table(frame, ["A", "B"], {"B": {"ckplus": 43.0}, "A": {"ckplus": 42.0}})
     assert list(summ["WAR % (ours)"]) == ["52.0 ± 1.6", "62.0 ± 1.6"] and list(summ["paper top-1 %"]) == ["42.00", "43.00"]

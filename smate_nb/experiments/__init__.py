@@ -83,7 +83,8 @@ class Study:
     def frame(self, results: Iterable[dict[str, Any]], runs: Sequence[Run] | None = None,
               by_test_start: bool = False) -> Any:
         """One row per run (× test start point with ``by_test_start``): the labels, WAR and UAR in %, the
-        test size, train clips and seconds, whether the run was reused, and its key."""
+        test size, train clips and seconds, whether the run was reused, its key, and ``replicate`` — the
+        dataset, fold and seed that paired comparisons match on."""
         import pandas as pd
 
         rows = []
@@ -91,6 +92,7 @@ class Study:
             metrics = res["metrics_by_test_start"] if by_test_start else {"": res["metrics"]}
             for start, m in metrics.items():
                 row = dict(run.labels)
+                row["replicate"] = f"{row.get('dataset', '')}/fold {row.get('fold')}/seed {row.get('seed')}"
                 if by_test_start:
                     row["test_start"] = float(start)
                 row.update({"WAR": percent(m["war"]), "UAR": percent(m["uar"]), "n_test": m["n"],

@@ -184,18 +184,23 @@ def calibration_study(profile: str, mode: str | None = None, **budget_overrides:
 
 
 def calibrate(profile: str, *, workers: int | None = None, retrain: bool = False, progress: bool = True,
-              **budget_overrides: Any) -> tuple[dict[str, Any], Any, Study]:
-    """Run both calibration steps (stored runs are reused) and return ``(choices, frame, study)``.
+              **budget_overrides: Any) -> tuple[dict[str, Any], Any, Study, list[dict[str, Any]]]:
+    """Run both calibration steps (stored runs are reused) and return ``(choices, frame, study, results)``.
 
-    Every notebook of the ablations calls this, so they all use the same choices.
+    Every notebook of the ablations calls this, so they all use the same choices. ``results`` holds one result
+    per distinct calibration run (for :meth:`smate_nb.report.Report.record_runs`).
     """
     kw = dict(workers=workers, retrain=retrain, progress=progress)
     first = calibration_study(profile, **budget_overrides)
-    frame = first.frame(first.run(**kw))
-    mode = choose(frame)["tpe_mode"]
+    first_results = first.run(**kw)
+    mode = choose(first.frame(first_results))["tpe_mode"]
     second = calibration_study(profile, mode=mode, **budget_overrides)
-    frame = second.frame(second.run(**kw))
-    return choose(frame), frame, second
+    second_results = second.run(**kw)
+    seen = {r["key"] for r in first_results}
+    results = list({r["key"]: r for r in first_results}.values()) + \
+        list({r["key"]: r for r in second_results if r["key"] not in seen}.values())
+    frame = second.frame(second_results)
+    return choose(frame), frame, second, results
 
 
 def _with_stage(runs: list[Run]) -> list[Run]:

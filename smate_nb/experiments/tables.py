@@ -1,8 +1,8 @@
 """The tables every study notebook prints: rows as mean ± std over replicates beside the paper's number, and
 paired comparisons (mean Δ with a bootstrap interval, the exact sign test, a verdict against the paper).
 
-Input is a study's run frame (:meth:`smate_nb.experiments.Study.frame`) with the labels ``row``, ``dataset``
-(``lab`` / ``wild``), ``fold`` and ``seed``; two rows are paired on the same dataset, fold and seed.
+Input is a study's run frame (:meth:`smate_nb.experiments.Study.frame`) with the labels ``row`` and ``dataset``
+(``lab`` / ``wild``) and its ``replicate`` column; two rows are paired on the same replicate (dataset, fold, seed).
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], paper_va
         sub = frame[frame["dataset"] == dataset]
         if sub.empty:
             continue
-        wide = sub.pivot_table(index=["fold", "seed"], columns="row", values=metric, dropna=False)
+        wide = sub.pivot_table(index="replicate", columns="row", values=metric)
         for cand, ref in pairs:
             if cand not in wide or ref not in wide:
                 continue
