@@ -246,7 +246,8 @@ for stem in present.values():
     titles[stem] = first[4:].strip()
 order = pd.DataFrame([{"#": n, "notebook": present.get(n, "—"),
                        "title": titles.get(present.get(n, ""), "not in this checkout yet")} for n in numbers])
-order
+with pd.option_context("display.max_colwidth", None):
+    display(order)
 
 # %% [markdown]
 # ## 5 · How to run

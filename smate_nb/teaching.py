@@ -351,7 +351,8 @@ def notebook_costs(profile: str = "cpu", reports_root: str | Path | None = None,
     (``outputs/<stem>.json``) where the report has one.
 
     Returns a DataFrame: ``notebook``, ``recorded as`` (the executed file's stem), ``status``, ``seconds``
-    (``None`` when not measured), ``trainings`` (``"40 reused"``, ``"12 trained"``, ``"not recorded"``, …),
+    (``None`` when not measured), ``trainings`` (``"40 reused"``, ``"12 trained"``, ``"not recorded"``; ``"—"``
+    without a record),
     ``measured`` (``"yes"`` or ``"not yet measured"``).
     """
     import pandas as pd
@@ -375,7 +376,7 @@ def notebook_costs(profile: str = "cpu", reports_root: str | Path | None = None,
             (k for k in records if _slug(k) in FORMER_NAMES.get(slug, ())), None)
         rec = records.get(found or "", {})
         seconds = rec.get("seconds")
-        trainings = "not recorded"
+        trainings = "not recorded" if found else "—"
         manifest = root / profile / "outputs" / f"{found}.json" if found else None
         if manifest is not None and manifest.is_file():
             try:

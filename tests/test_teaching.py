@@ -139,6 +139,7 @@ def test_costs_are_read_from_the_report_by_stem_slug_or_former_name(tmp_path):
     assert costs.loc["07_cost_by_crop", "recorded as"] == "06_cost_by_crop"
     assert costs.loc["09_appendix_data", "seconds"] == 13.0
     assert costs.loc["00_overview", "measured"] == "not yet measured"
+    assert costs.loc["00_overview", "trainings"] == "—"
     assert costs.loc["00_overview", "seconds"] is None or costs["seconds"].isna()["00_overview"]
     assert costs.loc["07_cost_by_crop", "trainings"] == "not recorded"
 
