@@ -371,7 +371,7 @@ def test_committed_cpu_manifest_matches_the_plan(dataset, tmp_path):
 def test_open_dataset_explains_missing_real_manifest(tmp_path, monkeypatch):
     prof = get_profile("paper")
     from dataclasses import replace
-    prof = replace(prof, data=replace(prof.data, manifest_dir=str(tmp_path)))
+    prof = replace(prof, manifest_dir=str(tmp_path))
     with pytest.raises(M.ManifestError, match="python -m smate_nb.data.manifest ckplus"):
         M.open_dataset(prof, "lab")
 
