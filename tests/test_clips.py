@@ -157,7 +157,9 @@ def tiny_lab(tmp_path_factory):
     """A tiny SynthFER lab dataset (3 subjects, 40 px, 4–9 frames) and its manifest."""
     root = tmp_path_factory.mktemp("lab")
     kw = dict(subjects=3, seed=5, image_size=40, frames=(4, 9), unlabelled_per_subject=0.0)
-    df = M.build_manifest("synthfer-lab", root, folds=3, progress=False, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SMATE_CACHE", str(tmp_path_factory.mktemp("cache")))    # generate()'s run log
+        df = M.build_manifest("synthfer-lab", root, folds=3, progress=False, **kw)
     return df, root
 
 

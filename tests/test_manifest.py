@@ -338,6 +338,7 @@ def test_cli(ck, tmp_path, capsys):
 @pytest.mark.parametrize("dataset", ["synthfer-lab", "synthfer-wild"])
 def test_committed_smoke_manifest_is_reproduced_by_regeneration(dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("SMATE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SMATE_CACHE", str(tmp_path / "cache"))        # generate()'s run log
     prof = get_profile("smoke")
     committed = COMMITTED / f"{dataset}_smoke.csv"
     assert committed.is_file(), "run `python -m smate_nb.data.manifest synthfer --profile smoke`"
