@@ -56,12 +56,6 @@ from smate_nb.params import check
 check(globals(), "09_appendix_data");
 
 # %%
-# Stop here on a wrong-typed parameter (e.g. papermill's `-p` passes lists as text), before any work.
-from smate_nb.params import check
-
-check(globals(), "09_appendix_data");
-
-# %%
 import json
 from pathlib import Path
 
@@ -72,11 +66,14 @@ from IPython.display import Markdown, display
 
 from smate_nb.config import configure_threads, get_profile
 from smate_nb.data import synthfer
-from smate_nb.data.clips import (LONG_POLICY, SHORT_POLICY, ClipDataset, Resize, make_loader, read_frames,
-                                 sample_indices, to_model_input)
+from smate_nb.data.clips import (LONG_POLICY, SHORT_POLICY, ClipDataset, Resize, read_frames,
+                                 sample_indices)
 from smate_nb.data.labels import classes_of
 from smate_nb.data.manifest import build_manifest, open_dataset, profile_manifest_path
 from smate_nb.data.paths import REPO_ROOT
+from smate_nb.engine.data import make_loader
+from smate_nb.engine.inputs import prepare_inputs
+from smate_nb.engine.specs import DataSpec, PreprocSpec
 from smate_nb.report import Report
 from smate_nb.teaching import show_source
 
@@ -270,7 +267,8 @@ demo[demo["short"] + "/" + demo["long"] == f"{SHORT_POLICY}/{LONG_POLICY}"]
 # hashes the preprocessing configuration, the dataset's generator version and parameters, and every source
 # file's size and modification time — a stale clip cannot survive a change. Items are `(uint8 T×H×W×C,
 # label)`; `make_loader` gives a `DataLoader` whose order depends only on the seed, with any number of
-# workers; `to_model_input` turns a batch into the model's float `B×T×C×H×W` in [0, 1].
+# workers (`smate_nb.engine.data.make_loader`, the loader training uses); the engine's input pipeline
+# (`smate_nb.engine.inputs`) turns a batch into the model's float `B×T×C×H×W` in [0, 1] (here its test transform).
 
 # %%
 test_rows = lab_df[lab_df["fold"] == 0]
@@ -280,7 +278,8 @@ ds = ClipDataset(test_rows, lab_root, num_frames=profile_cfg.clip.num_frames, st
 ds.warm_cache()
 loader = make_loader(ds, batch_size=4, shuffle=True, seed=0)
 clips, labels = next(iter(loader))
-x = to_model_input(clips)
+x, _ = prepare_inputs(clips, DataSpec(num_frames=profile_cfg.clip.num_frames, resize=profile_cfg.clip.resize,
+                                      crop=profile_cfg.clip.crop), PreprocSpec(), train=False)
 print(f"{len(ds)} clips in fold 0; a batch: clips {tuple(clips.shape)} {clips.dtype} → model input "
       f"{tuple(x.shape)} {x.dtype} in [{float(x.min()):.2f}, {float(x.max()):.2f}]; labels {labels.tolist()}")
 print("cache:", ds.cache_dir.relative_to(REPO_ROOT) if ds.cache_dir.is_relative_to(REPO_ROOT) else ds.cache_dir,

@@ -646,6 +646,7 @@ SPECS: dict[str, dict[str, Param]] = {
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
         retrain=Bool(),
     ),
+    "summary": notebook_spec(),
     "progressive_preprocessing": notebook_spec(
         report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),

@@ -16,7 +16,7 @@ import torch
 
 from smate_nb.data import clips as C
 from smate_nb.data import manifest as M
-from smate_nb.engine.data import load_data
+from smate_nb.engine.data import load_data, make_loader
 from smate_nb.data import synthfer as sf
 
 
@@ -262,7 +262,7 @@ def test_loader_order_depends_only_on_seed(tiny_lab, tmp_path):
     ds = C.ClipDataset(df, root, num_frames=3, return_index=True, cache_dir=tmp_path)
 
     def order(seed, workers):
-        loader = C.make_loader(ds, 4, shuffle=True, seed=seed, num_workers=workers)
+        loader = make_loader(ds, 4, shuffle=True, seed=seed, num_workers=workers)
         return [int(i) for epoch in range(2) for _, _, idx in loader for i in idx]
 
     o = order(0, 0)
@@ -270,24 +270,6 @@ def test_loader_order_depends_only_on_seed(tiny_lab, tmp_path):
     assert o == order(0, 0)
     assert o != order(1, 0)
     assert o == order(0, 2)  # worker processes do not change the order
-
-
-def test_to_model_input():
-    x = torch.randint(0, 256, (2, 3, 8, 10, 3), dtype=torch.uint8)
-    y = C.to_model_input(x)
-    assert y.shape == (2, 3, 3, 8, 10) and y.dtype == torch.float32
-    assert torch.allclose(y[1, 2, 0], x[1, 2, ..., 0].float() / 255)
-    assert C.to_model_input(x[0]).shape == (1, 3, 3, 8, 10)
-    with pytest.raises(TypeError):
-        C.to_model_input(x.float())
-
-
-def test_center_crop():
-    x = np.arange(2 * 6 * 6 * 1).reshape(2, 6, 6, 1)
-    assert C.center_crop(x, 4).shape == (2, 4, 4, 1)
-    assert C.center_crop(x, 4)[0, 0, 0, 0] == x[0, 1, 1, 0]
-    with pytest.raises(ValueError):
-        C.center_crop(x, 7)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ _EXPORTS = {
     "planned_manifest": "manifest", "balanced_test": "manifest", "open_dataset": "manifest",
     "ManifestError": "manifest",
     "sample_indices": "clips", "read_frames": "clips", "ClipDataset": "clips", "Resize": "clips",
-    "Compose": "clips", "make_loader": "clips", "to_model_input": "clips",
     "CKPLUS_CLASSES": "labels", "AFEW_CLASSES": "labels", "classes_of": "labels",
     "data_root": "paths", "cache_root": "paths",
 }

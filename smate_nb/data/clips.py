@@ -11,8 +11,8 @@
   preprocessing configuration, the dataset's identity (SynthFER: generator version and
   parameters) and each source file's size and modification time, so a stale clip never
   survives a code, parameter or data change.
-* :func:`make_loader` — a ``DataLoader`` whose order depends only on the seed, with any
-  number of workers; :func:`to_model_input` — uint8 ``B×T×H×W×C`` → float ``B×T×C×H×W``.
+* Batches and the model's input come from the training engine: :func:`smate_nb.engine.data.make_loader`
+  (a ``DataLoader`` whose order depends only on the seed) and :class:`smate_nb.engine.inputs.InputPipeline`.
 
 Face preprocessing (``smate_nb.preprocess.faces``) plugs in as ``preprocess=``: any
 callable ``frames (T×H×W×3 uint8) → frames (T×S×S×3 uint8)`` with a ``config()``
@@ -42,11 +42,7 @@ __all__ = [
     "read_frames",
     "FramePreprocessor",
     "Resize",
-    "Compose",
     "ClipDataset",
-    "make_loader",
-    "to_model_input",
-    "center_crop",
     "FaceAlign",
     "SHORT_POLICY",
     "LONG_POLICY",
@@ -246,30 +242,6 @@ class Resize:
                 "opencv": cv2.__version__}
 
 
-@dataclass(frozen=True)
-class Compose:
-    """Apply preprocessors in order."""
-
-    steps: tuple[Any, ...]
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        for s in self.steps:
-            frames = s(frames)
-        return frames
-
-    def config(self) -> dict[str, Any]:
-        return {"op": "compose", "steps": [s.config() for s in self.steps]}
-
-
-def center_crop(clips: Any, size: int) -> Any:
-    """Centre crop the last-but-one two spatial axes of ``…×H×W×C`` (numpy or torch) to ``size²``."""
-    h, w = clips.shape[-3], clips.shape[-2]
-    if size > h or size > w:
-        raise ValueError(f"crop {size} is larger than the frames ({h}×{w})")
-    y0, x0 = (h - size) // 2, (w - size) // 2
-    return clips[..., y0:y0 + size, x0:x0 + size, :]
-
-
 # ----------------------------------------------------------------------------------------------
 # Dataset
 # ----------------------------------------------------------------------------------------------
@@ -426,47 +398,6 @@ class ClipDataset:
 
         for i in tqdm(range(len(self)), desc="caching clips", unit="seq", disable=not progress):
             self.load_sequence(i)
-
-
-def _worker_init(worker_id: int) -> None:
-    # one thread per worker: workers already run in parallel, and nested thread pools on a
-    # small machine slow everything down (see config.configure_threads)
-    import torch
-
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-
-
-def make_loader(dataset: ClipDataset, batch_size: int, *, shuffle: bool, seed: int = 0, num_workers: int = 0,
-                drop_last: bool = False) -> Any:
-    """A ``torch.utils.data.DataLoader`` whose order depends only on ``seed`` (and the epoch count).
-
-    The shuffling permutation comes from a ``torch.Generator`` seeded with ``seed``; random
-    clip starts come from the dataset's own ``(seed, epoch, index)`` streams, so results do
-    not depend on ``num_workers``. Batches are ``(clips uint8 B×T×H×W×C, labels int64 B)``.
-    """
-    import torch
-    from torch.utils.data import DataLoader
-
-    g = torch.Generator()
-    g.manual_seed(int(seed))
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=num_workers,
-                      drop_last=drop_last, worker_init_fn=_worker_init if num_workers > 0 else None,
-                      persistent_workers=False)
-
-
-def to_model_input(clips: Any) -> Any:
-    """uint8 ``B×T×H×W×C`` (or ``T×H×W×C``) → float32 ``B×T×C×H×W`` in [0, 1] (the model's layout)."""
-    import torch
-
-    x = clips if isinstance(clips, torch.Tensor) else torch.from_numpy(np.asarray(clips))
-    if x.dtype != torch.uint8:
-        raise TypeError(f"expected uint8 clips, got {x.dtype}")
-    if x.ndim == 4:
-        x = x.unsqueeze(0)
-    if x.ndim != 5:
-        raise ValueError(f"expected B×T×H×W×C clips, got shape {tuple(x.shape)}")
-    return x.permute(0, 1, 4, 2, 3).float().div_(255.0)
 
 
 # ----------------------------------------------------------------------------------------------

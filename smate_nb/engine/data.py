@@ -1,8 +1,9 @@
-"""The engine's data split policy: which clips train and which test, for one :class:`DataSpec`.
+"""The engine's data side: which clips train and which test, and how they are batched.
 
 :func:`load_data` turns a :class:`~smate_nb.engine.specs.DataSpec` into datasets: SynthFER generated on
 demand (or CK+/AFEW through their manifests), subject-independent folds or the manifest's train/test split,
-one training copy per start point and one test set per start point.
+one training copy per start point and one test set per start point. :func:`make_loader` batches a dataset
+(the one loader :func:`~smate_nb.engine.fit` trains with): an order that depends only on the seed.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pandas as pd
 from ..data.clips import LONG_POLICY, SHORT_POLICY, ClipDataset, FaceAlign, Resize
 from ..data.manifest import ManifestError
 
-__all__ = ["load_data", "datasets_for"]
+__all__ = ["load_data", "datasets_for", "make_loader"]
 
 
 def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
@@ -111,3 +112,34 @@ def load_data(spec: Any, *, progress: bool = True, cache_dir: Any = None,
 
 #: The name this function had in :mod:`smate_nb.data.clips` (notebooks and committed reports use it).
 datasets_for = load_data
+
+
+def _worker_init(worker_id: int) -> None:
+    # one thread per worker: workers already run in parallel, and nested thread pools on a small machine
+    # slow everything down (see smate_nb.config.configure_threads)
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def make_loader(dataset: Any, batch_size: int, *, shuffle: bool, seed: int = 0, num_workers: int = 0,
+                pin_memory: bool = False, sampler: Any = None, drop_last: bool = False) -> Any:
+    """A ``DataLoader`` of ``(clips uint8 [B, T, H, W, C], labels int64 [B])`` whose order depends only on ``seed``.
+
+    The shuffling permutation comes from a ``torch.Generator`` seeded with ``seed``; random clip starts come
+    from the dataset's own ``(seed, epoch, index)`` streams, so batches do not depend on ``num_workers``.
+    Worker processes are *spawned*, not forked: a fork after OpenCV / dlib have started their threads can
+    deadlock (seen in the test suite). ``sampler``: e.g. a ``DistributedSampler`` (then ``shuffle`` must be False).
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from .evaluation import collate
+
+    g = torch.Generator().manual_seed(int(seed))
+    extra = {"multiprocessing_context": "spawn", "worker_init_fn": _worker_init} if num_workers > 0 else {}
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                      generator=None if sampler is not None else g, num_workers=num_workers, collate_fn=collate,
+                      pin_memory=pin_memory, drop_last=drop_last, **extra)

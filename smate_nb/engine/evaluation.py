@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from ..metrics import summarize
 from .inputs import InputPipeline
@@ -34,10 +34,12 @@ class DistInfo:
         return self.rank == 0
 
 
-def collate(items: Sequence[tuple[Any, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``[(clip uint8 [T, H, W, C], label), …]`` → ``(clips [B, T, H, W, C], labels int64 [B])``."""
-    clips = torch.stack([c if torch.is_tensor(c) else torch.as_tensor(np.asarray(c)) for c, _ in items])
-    return clips, torch.tensor([int(y) for _, y in items], dtype=torch.long)
+def collate(items: Sequence[tuple[Any, ...]]) -> tuple[torch.Tensor, ...]:
+    """``[(clip uint8 [T, H, W, C], label, *extra), …]`` → ``(clips [B, T, H, W, C], labels int64 [B], *extra [B])``
+    (``extra``: e.g. the item index of a dataset built with ``return_index=True``)."""
+    clips = torch.stack([c if torch.is_tensor(c) else torch.as_tensor(np.asarray(c)) for c, *_ in items])
+    columns = list(zip(*[rest for _, *rest in items]))
+    return (clips, *(torch.tensor([int(v) for v in col], dtype=torch.long) for col in columns))
 
 
 def predict(model: nn.Module, dataset: Dataset, data: DataSpec, device: torch.device, batch_size: int = 32,
@@ -58,11 +60,13 @@ def predict(model: nn.Module, dataset: Dataset, data: DataSpec, device: torch.de
     from torch.utils.data.distributed import DistributedSampler
     from tqdm.auto import tqdm
 
+    from .data import make_loader
+
     dist_info = dist_info or DistInfo()
     pipeline = InputPipeline(data, pre or PreprocSpec())
     sampler = (DistributedSampler(dataset, dist_info.world, dist_info.rank, shuffle=False)
                if dist_info.world > 1 else None)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, sampler=sampler, collate_fn=collate)
+    loader = make_loader(dataset, batch_size, shuffle=False, sampler=sampler)
     was_training = model.training
     model.eval()
     ys, ps = [], []

@@ -28,13 +28,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from .. import __version__
 from ..checkpoint import checkpoint_status, load_checkpoint, save_checkpoint
 from ..metrics import summarize
 from .device import device_name, resolve_amp, resolve_device
-from .evaluation import DistInfo, collate, predict
+from .evaluation import DistInfo, predict
 from .inputs import InputPipeline
 from .model import build_model
 from .specs import ExperimentConfig
@@ -138,7 +138,7 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
     from torch.utils.data.distributed import DistributedSampler
     from tqdm.auto import tqdm
 
-    from .data import load_data
+    from .data import load_data, make_loader
 
     result_path, ckpt_dir = folder / "result.json", folder / "ckpt"
     device = resolve_device(config.device)
@@ -192,14 +192,12 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
     for epoch in epochs:
         s = seed_everything(config.seed, epoch)
         g_aug = torch.Generator().manual_seed(s + 1)
+        sampler = None
         if dist_info.world > 1:
             sampler = DistributedSampler(train_ds, dist_info.world, dist_info.rank, shuffle=True, seed=config.seed)
             sampler.set_epoch(epoch)
-            loader = DataLoader(train_ds, per_rank_batch, sampler=sampler, collate_fn=collate,
-                                num_workers=o.num_workers, pin_memory=device.type == "cuda")
-        else:
-            loader = DataLoader(train_ds, per_rank_batch, shuffle=True, generator=torch.Generator().manual_seed(s),
-                                collate_fn=collate, num_workers=o.num_workers, pin_memory=device.type == "cuda")
+        loader = make_loader(train_ds, per_rank_batch, shuffle=True, seed=s, num_workers=o.num_workers,
+                             pin_memory=device.type == "cuda", sampler=sampler)
         step.model.train()
         t0 = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0

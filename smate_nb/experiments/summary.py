@@ -89,7 +89,6 @@ def claims(profile_dir: str | Path) -> pd.DataFrame:
     """Every number and claim of the paper beside ours (see the module docstring). ``profile_dir``: a report's
     ``<root>/<profile>`` folder."""
     tables = Path(profile_dir) / "tables"
-    prof = Path(profile_dir).name
     rows: list[dict[str, Any]] = []
 
     # Table 1: cost and accuracy.
@@ -210,9 +209,7 @@ def claims(profile_dir: str | Path) -> pd.DataFrame:
             rows.append(_row(f"Table 6: {r['comparison']} > 0, same folds and seeds ({name} stand-in)",
                              str(r["paper Δ (pts)"]), f"{r['mean Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", "—",
                              VERDICT_OF.get(str(r["verdict"]), str(r["verdict"])), "06_comparison__table6_paired"))
-    out = pd.DataFrame(rows)
-    out.insert(0, "profile", prof)
-    return out
+    return pd.DataFrame(rows)
 
 
 def ambiguity_register(profile_dir: str | Path) -> pd.DataFrame:
