@@ -6,13 +6,17 @@
 #      mixing, checkpoints, stored-result reuse, interrupt + resume;
 #   3. benchmarks/gpu_check.sh — notebook 06 (Table 5) in the paper profile (batch 32);
 #   4. the same notebook at 224² only with a second batch size (SMATE_SESSION_BATCH2, default 64; empty skips it):
-#      timing + fast-path ablation, to see how MFU moves with batch. Its tables are appended to $OUT/table5.md.
+#      timing + fast-path ablation, to see how MFU moves with batch. Its tables are appended to $OUT/table5.md;
+#   5. benchmarks/gpu_tables_subset.py — Tables 2 and 4 at the paper's geometry in the `gpu` profile (lab fold 0,
+#      one seed, every row; stand-in pretraining then fine-tunes; SMATE_SESSION_TABLES_PROFILE, default gpu), with
+#      a short budget (SMATE_SESSION_TABLES_EPOCHS, default 3; SMATE_SESSION_PRETRAIN_EPOCHS, default 6) so the
+#      session stays ≤ 8 min; per-row wall time and accuracy appended to $OUT/table5.md, its JSON to gpu_check.log.
 #
 # On this workplace's device machine (nothing to carry):
 #     run(command="bash benchmarks/gpu_session.sh", timeout_s=560)      # ≈ 5 min on an H200
 # Files back in $OUT: the eight of gpu_check.sh; the logs of steps 1–2 (and the engine check's JSON) are appended
 # to $OUT/gpu_check.log, because the device tool returns at most eight files.
-# Exit status: 0 only if all three steps passed.
+# Exit status: 0 only if every step passed.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export OUT="${OUT:-$REPO/gpu_check_out}" PYTHONUNBUFFERED=1 OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
@@ -48,8 +52,16 @@ if [[ -n "${SMATE_SESSION_BATCH2-64}" ]]; then
   cat "$TMP/batch2.log" >>"$TMP/extra.log"
 fi
 
-{ echo; echo "######## gpu_session.sh: steps 1, 2 and 4"; cat "$TMP/extra.log"
+echo "== 5. Tables 2 and 4 subset ($(date -u +%T))" | tee -a "$TMP/extra.log"
+timeout 240 "$PYTHON" "$REPO/benchmarks/gpu_tables_subset.py" --profile "${SMATE_SESSION_TABLES_PROFILE:-gpu}" \
+    --epochs "${SMATE_SESSION_TABLES_EPOCHS:-3}" --pretrain-epochs "${SMATE_SESSION_PRETRAIN_EPOCHS:-6}" \
+    --out "$TMP/subset" 2>&1 | tee -a "$TMP/extra.log" | tail -14
+S5=${PIPESTATUS[0]}
+{ echo; sed 's/^# /# Step 5: /' "$TMP/subset/tables_subset.md" 2>/dev/null || echo "(no subset table: status $S5)"; } >>"$OUT/table5.md"
+
+{ echo; echo "######## gpu_session.sh: steps 1, 2, 4 and 5"; cat "$TMP/extra.log"
   echo "== engine_check.json"; cat "$TMP/engine_check.json" 2>/dev/null || echo "(not written)"
-  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4"; } >>"$OUT/gpu_check.log"
-echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4"
-[[ $S1 == 0 && $S2 == 0 && $S3 == 0 && $S4 == 0 ]]
+  echo "== tables_subset.json"; cat "$TMP/subset/tables_subset.json" 2>/dev/null || echo "(not written)"
+  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4, tables subset $S5"; } >>"$OUT/gpu_check.log"
+echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4, tables subset $S5"
+[[ $S1 == 0 && $S2 == 0 && $S3 == 0 && $S4 == 0 && $S5 == 0 ]]

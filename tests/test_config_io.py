@@ -11,7 +11,7 @@ from smate_nb.model import VIVIT_CONFIGS, build_vivit
 
 
 def test_profiles_are_frozen_and_buildable():
-    assert set(PROFILES) == {"smoke", "cpu", "paper"}
+    assert set(PROFILES) == {"smoke", "cpu", "paper", "gpu"}
     p = get_profile("cpu")
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.model = "x"

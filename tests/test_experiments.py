@@ -94,3 +94,16 @@ def test_tables_pair_on_fold_and_seed_and_give_verdicts():
     row = pairs.iloc[0]
     assert row["pairs"] == 5 and row["mean Δ WAR (pts)"] == 10 and row["better / equal / worse"] == "5 / 0 / 0"
     assert row["sign test p"] == 0.062 and row["verdict"] == "as the paper"
+
+
+def test_every_lab_run_of_the_ablations_and_the_comparison_sees_the_same_data():
+    from smate_nb.experiments import comparison
+
+    runs = (list(ablations.position_study("cpu", CHOICES).runs) + list(ablations.calibration_study("cpu").runs)
+            + list(comparison.comparison_study("cpu", CHOICES).runs))
+    lab = [r for r in runs if r.config.data.dataset == "synthfer-lab"]
+    assert lab and {r.config.data.synth_knobs for r in lab} == {ablations.LAB_KNOBS}
+    reported = {(r.config.data.subjects, r.config.data.data_seed) for r in lab if r.label("stage") == 1}
+    assert reported == {(40, 0)}                          # the stand-in corpus (seed 1) is not among them
+    wild = [r for r in runs if r.config.data.dataset == "synthfer-wild"]
+    assert wild and all(r.config.data.synth_knobs == () for r in wild)

@@ -38,14 +38,17 @@ def test_engine_check_passes_on_cpu(tmp_path):
 def test_gpu_session_runs_every_step_on_cpu(tmp_path):
     out = tmp_path / "out"
     env = _env(tmp_path, OUT=str(out), SMATE_CHECK_PROFILE="smoke", SMATE_CHECK_PARAMS="crops=[64] timed_steps=1",
-               SMATE_SESSION_BATCH2="3", SMATE_CHECK_EPOCHS="1")
+               SMATE_SESSION_BATCH2="3", SMATE_CHECK_EPOCHS="1", SMATE_SESSION_TABLES_PROFILE="smoke",
+               SMATE_SESSION_TABLES_EPOCHS="1", SMATE_SESSION_PRETRAIN_EPOCHS="1")
     r = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_session.sh")], env=env, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "gpu_session: cuda tests 0, engine check 0, table 5 notebook 0, second batch 0" in r.stdout
+    assert "gpu_session: cuda tests 0, engine check 0, table 5 notebook 0, second batch 0, tables subset 0" in r.stdout
     files = {p.name for p in out.iterdir()}
     assert len(files) <= 8 and {"table5.md", "table5.json", "gpu_check.log"} <= files   # the tool returns ≤ 8
     md = (out / "table5.md").read_text()
     assert "# Second pass: batch 3 at 224²" in md and md.count("## table5_throughput") == 2
+    assert "# Step 5: Tables 2 and 4, one fold — profile `smoke`" in md and md.count("| table4 |") == 4
     log = (out / "gpu_check.log").read_text()
     assert "== 1. CUDA tests" in log and "== engine_check.json" in log and '"ok": true' in log
+    assert "== tables_subset.json" in log and '"multi_gpu_sweep": "skipped' in log

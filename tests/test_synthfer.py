@@ -335,3 +335,24 @@ def test_default_root_is_under_smate_data(tmp_path, monkeypatch):
     root = sf.generate("lab", None, progress=False, subjects=2, image_size=32, frames=(3, 4))
     cfg = sf.make_config("lab", subjects=2, image_size=32, frames=(3, 4))
     assert root == tmp_path / "d" / sf.dataset_dirname(cfg)
+
+
+def test_lab_pose_widens_the_per_sequence_placement_and_keys_its_folder(tmp_path):
+    """pose = 0 renders the lab exactly as before (the golden hash above); pose > 0 moves, scales and turns each
+    sequence's face — the same placement for all its frames — and gets a folder of its own."""
+    kw = dict(subjects=2, seed=3, image_size=48, progress=False)
+    still = sf.generate("lab", tmp_path / "still", **kw)
+    moved = sf.generate("lab", tmp_path / "moved", pose=1.0, **kw)
+    a = sorted((still / "cohn-kanade-images").rglob("*.png"))
+    b = sorted((moved / "cohn-kanade-images").rglob("*.png"))
+    assert [p.relative_to(still) for p in a] == [p.relative_to(moved) for p in b]
+    import cv2
+    first = [cv2.imread(str(p)) for p in (a[0], b[0])]
+    assert (first[0].astype(int) - first[1].astype(int)).any()          # placed elsewhere
+    cfg0, cfg1 = (sf.make_config("lab", subjects=2, seed=3, image_size=48, pose=v) for v in (0.0, 1.0))
+    assert sf.dataset_dirname(cfg0) != sf.dataset_dirname(cfg1)
+    import hashlib
+    import json
+    plain = hashlib.sha256(json.dumps({"config": cfg1.to_dict(), "version": sf.GENERATOR_VERSION},
+                                      sort_keys=True).encode()).hexdigest()
+    assert cfg1.digest() != plain                                       # an older pose-blind folder is not reused

@@ -193,7 +193,11 @@ class SynthFERConfig:
         clips_per_subject: wild only, clips per identity.
         val_fraction: wild only, fraction of identities whose clips go to
             ``Val`` (identities never cross Train/Val, like AFEW's movies).
-        pose: wild only, scales head motion (roll, scale, translation, yaw).
+        pose: wild: scales head motion (roll, scale, translation, yaw). Lab: scales the per-sequence
+            placement — the residual variation of aligned faces (one position, scale and in-plane turn per
+            sequence, held for all its frames): 0 (the default) keeps the lab's near-fixed placement
+            (±1.2 % of the frame, ±1.7°); 1 widens it to ±3.2 % translation and ±9.7 % scale of a face
+            0.33 of the frame, and ±5.7° roll.
         lighting: wild only, scales lighting direction/gain changes and colour casts.
         clutter: wild only, scales background clutter and camera pan.
         occlusion: wild only, fraction of clips in which a hand or object covers
@@ -235,8 +239,15 @@ class SynthFERConfig:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     def digest(self) -> str:
-        """SHA-256 (hex) of the configuration and :data:`GENERATOR_VERSION`."""
-        blob = json.dumps({"config": self.to_dict(), "version": GENERATOR_VERSION}, sort_keys=True)
+        """SHA-256 (hex) of the configuration and :data:`GENERATOR_VERSION`.
+
+        A lab configuration with ``pose > 0`` also hashes the rule that renders it: before lab placement jitter
+        existed the lab variant ignored ``pose``, so a folder rendered then must not be taken for one now.
+        """
+        body: dict[str, Any] = {"config": self.to_dict(), "version": GENERATOR_VERSION}
+        if self.variant == "lab" and self.pose > 0:
+            body["lab_pose"] = "per-sequence placement jitter"
+        blob = json.dumps(body, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     @property
@@ -1221,11 +1232,13 @@ def _frame_states(cfg: SynthFERConfig, ident: _Identity, spec: SequenceSpec,
     if cfg.variant == "lab":
         strength = _lab_timeline(rng, n)
         # CK+ subjects hold their heads still (and alignment would remove small motion):
-        # one pose per sequence, which also lets _render cache the static parts.
-        s0 = size * (0.33 + 0.012 * _bell(rng))
-        cx0 = size * (0.5 + 0.012 * _bell(rng))
-        cy0 = size * (0.47 + 0.012 * _bell(rng))
-        roll = 0.03 * _bell(rng)
+        # one pose per sequence, which also lets _render cache the static parts. `pose` widens the placement
+        # (residual alignment variation); at pose = 0 the arithmetic is exactly the original one.
+        j = 0.012 + 0.02 * cfg.pose
+        s0 = size * (0.33 + j * _bell(rng))
+        cx0 = size * (0.5 + j * _bell(rng))
+        cy0 = size * (0.47 + j * _bell(rng))
+        roll = (0.03 + 0.07 * cfg.pose) * _bell(rng)
         pose = _Pose(cx0, cy0, s0, _qcos(roll), _qsin(roll), 0.0)
         for t in range(n):
             states.append(_FrameState(ident.resting + peak * strength[t], side_used, pose, 0.0, 0.0, 0.0, 1.0,

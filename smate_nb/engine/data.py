@@ -26,8 +26,10 @@ def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, fo
 
     knobs = dict(knobs or {})
     df = planned_manifest(dataset, subjects=subjects, seed=seed, image_size=image_size, folds=folds, **knobs)
+    # Rendered on every core (the output is byte-identical for any number of processes); a folder that is already
+    # complete is reused at once.
     root = sf.generate("lab" if dataset == "synthfer-lab" else "wild", None, subjects=subjects, seed=seed,
-                       image_size=image_size, progress=progress, **knobs)
+                       image_size=image_size, progress=progress, workers=max(1, os.cpu_count() or 1), **knobs)
     df.attrs["root"] = str(root)
     return df, root
 

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from ..engine.specs import ExperimentConfig
 
-__all__ = ["Run", "Study", "percent"]
+__all__ = ["Run", "Study", "percent", "train_clips", "measured_throughput", "estimate", "GPU_REFERENCE"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,62 @@ class Study:
 def percent(fraction: float) -> float:
     """A fraction as a percentage."""
     return 100.0 * float(fraction)
+
+
+def train_clips(data: Any) -> int:
+    """Training clips of a :class:`~smate_nb.engine.specs.DataSpec` without rendering or decoding anything:
+    SynthFER from its plan, CK+ / AFEW from their manifest (per start point of ``train_starts``)."""
+    from ..data.manifest import load_manifest, planned_manifest
+    from ..data.paths import manifest_dir
+
+    if data.dataset.startswith("synthfer"):
+        df = planned_manifest(data.dataset, subjects=data.subjects, seed=data.data_seed, image_size=data.image_size,
+                              folds=data.folds, **dict(data.synth_knobs))
+    else:
+        df = load_manifest(data.manifest or manifest_dir() / f"{data.dataset}.csv")
+    rows = df[df["fold"] != data.test_fold] if data.test_fold is not None else df[df["split"] == "train"]
+    return len(rows) * len(data.train_starts)
+
+
+#: The committed GPU measurement the estimates scale from (Table 5 through the engine's step, one H200).
+GPU_REFERENCE = "reports/gpu/h200/table5.json"
+
+
+def measured_throughput(path: str | None = None, crop: int = 224) -> dict[str, Any]:
+    """Training clips/s of ViViT-B/16x2 FE (16 frames, eager bf16) at ``crop`` from the committed GPU report,
+    with its MACs per clip and device: ``{"clips_per_s", "macs", "device", "source"}``."""
+    import json
+    from pathlib import Path
+
+    p = Path(path) if path else Path(__file__).resolve().parents[2] / GPU_REFERENCE
+    doc = json.loads(p.read_text())
+    rows = doc["tables"]["table5_throughput"]["rows"]
+    row = next(r for r in rows if r["model"] == "vivit_b_16x2_fe" and int(r["crop"]) == crop and r["status"] == "ok")
+    return {"clips_per_s": float(row["clips/s"]), "macs": float(row["GMACs/clip"]) * 1e9,
+            "device": doc["device"]["name"], "source": str(p)}
+
+
+def estimate(study: "Study", throughput: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The number of distinct trainings of ``study`` and an estimate of their GPU time: each run's epochs ×
+    training clips × its MACs per clip, at the measured MACs/s of :func:`measured_throughput` (model step
+    only: data generation, evaluation and ``torch.compile`` warm-up are not in it)."""
+    import torch
+
+    from ..cost import count_macs
+    from ..engine.model import build_model
+
+    tp = throughput or measured_throughput()
+    macs_per_s = tp["clips_per_s"] * tp["macs"]
+    seen, seconds, macs_cache = set(), 0.0, {}
+    for c in study.configs:
+        if c.key() in seen:
+            continue
+        seen.add(c.key())
+        geo = (c.model.arch, c.model.temporal_position, c.data.num_frames, c.data.crop)
+        if geo not in macs_cache:
+            spec = c.model.__class__(**{**c.model.__dict__, "init": "scratch"})
+            with torch.device("meta"):
+                m = build_model(spec, num_frames=c.data.num_frames, image_size=c.data.crop, num_classes=7)
+            macs_cache[geo] = count_macs(m, c.data.num_frames, c.data.crop)
+        seconds += c.optim.epochs * train_clips(c.data) * macs_cache[geo] / macs_per_s
+    return {"trainings": len(seen), "gpu_seconds": seconds, "device": tp["device"], "source": tp["source"]}

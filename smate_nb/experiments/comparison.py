@@ -51,7 +51,8 @@ def comparison_study(profile: str, choices: dict[str, Any], **budget_overrides: 
     kind = "smoke" if profile == "smoke" else "default"
     for row, archs in BASELINES.items():
         for dataset, fold, seed in ablations._replicates(profile, b):
-            base = p.experiment(dataset, model={"arch": archs[kind], "temporal_position": "learned"})
+            base = p.experiment(dataset, data=ablations.study_data(profile, dataset, b),
+                                model={"arch": archs[kind], "temporal_position": "learned"})
             data = {"test_fold": fold} if dataset == "lab" else {}
             cfg = base.replace(seed=seed, preproc=own, **({"data": data} if data else {}))
             runs.append(Run(cfg, (("dataset", dataset), ("fold", fold if dataset == "lab" else None),
