@@ -705,12 +705,22 @@ def execute_plan(plan: RunPlan, progress: bool = True) -> list[NotebookResult]:
     results: list[NotebookResult] = []
     bar = tqdm(total=len(plan.notebooks), desc=f"suite[{plan.profile}]", unit="nb", disable=not progress)
     pool = ThreadPoolExecutor(max_workers=plan.jobs)
-    futures = {pool.submit(run_notebook, nb, plan.profile, plan.root, plan.params.get(nb.stem), plan.force,
-                           plan.kernel, plan.workers, stop): nb for nb in plan.notebooks}
-    pending = set(futures)
+
+    def submit(nbs: list[Path]) -> set:
+        new = {pool.submit(run_notebook, nb, plan.profile, plan.root, plan.params.get(nb.stem), plan.force,
+                           plan.kernel, plan.workers, stop): nb for nb in nbs}
+        futures.update(new)
+        return set(new)
+
+    # A summary notebook reads the tables the others write: it starts only when they have all finished.
+    last = [nb for nb in plan.notebooks if nb.stem.endswith("_summary")]
+    futures: dict = {}
+    pending = submit([nb for nb in plan.notebooks if nb not in last])
     killed_at: float | None = None
     try:
-        while pending:
+        while pending or (last and not stop.is_set()):
+            if not pending:
+                pending, last = submit(last), []
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
                 if fut.cancelled():

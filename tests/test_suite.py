@@ -249,7 +249,7 @@ def test_discover_only_and_unknown_names(suite_dirs):
     with pytest.raises(ValueError, match="available"):
         discover(nbs, ["nope"])
     with pytest.raises(KeyError, match="unknown profile"):
-        run_suite("gpu", notebooks_dir=nbs, progress=False)
+        run_suite("tpu", notebooks_dir=nbs, progress=False)
 
 
 # ----------------------------------------------------------------------------------------- parameters (item 3)
@@ -476,3 +476,25 @@ def test_workers_reach_the_kernel_and_are_not_in_the_stamp(tmp_path, monkeypatch
     assert suite.default_workers() == len(os.sched_getaffinity(0))
     with pytest.raises(SuiteError, match="--workers 0"):
         plan_run("smoke", notebooks_dir=nbs, reports_root=root, workers=0)
+
+
+def test_a_summary_notebook_starts_after_all_others_finished(tmp_path, monkeypatch):
+    """With several jobs the others run side by side, but *_summary waits for them: it reads their tables."""
+    from smate_nb import params as p
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    log = tmp_path / "times.txt"
+    body = ("import time\nwith open({log!r}, 'a') as f: f.write(f'{name} start {{time.time()}}\\n')\n"
+            "time.sleep({sleep})\nwith open({log!r}, 'a') as f: f.write(f'{name} end {{time.time()}}\\n')\n")
+    for name, sleep in (("01_a", 3), ("02_b", 3), ("08_summary", 0)):
+        _notebook(nbs / f"{name}.ipynb", body.format(log=str(log), name=name, sleep=sleep))
+        monkeypatch.setitem(p.SPECS, name.split("_", 1)[1], p.notebook_spec())
+    results = _run(nbs, tmp_path / "run", tmp_path / "reference", jobs=3)
+    assert all(r.status == "ok" for r in results.values()), {k: r.error for k, r in results.items()}
+    t = {}
+    for line in log.read_text().splitlines():
+        name, what, when = line.split()
+        t[(name, what)] = float(when)
+    assert t[("08_summary", "start")] >= max(t[("01_a", "end")], t[("02_b", "end")])
+    assert t[("02_b", "start")] < t[("01_a", "end")]                 # the others did run side by side
