@@ -76,9 +76,10 @@ overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs
 B = ablations.budget(profile, **overrides)
 choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retrain, **overrides)
 report.record_runs(cal_results)
+B = ablations.chosen_budget(profile, choices, overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
       f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs; TPE-v2 as `{choices['tpe_mode']}`, α = "
-      f"{choices['tpe_v2_alpha']}; torch threads {threads}")
+      f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`; torch threads {threads}")
 
 # %% [markdown]
 # ## 1 · Why a stand-in for pretraining: augmentation from scratch stalls
@@ -99,10 +100,10 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 rows = []
 for _, r in stall.iterrows():
     h = by_key[r["key"]]["history"]
-    label = f"{r['init']}: {'augmented' if r['row'] != 'Original' else 'original'}"
+    label = f"{r['init']}: " + (f"augmented ({r['strength']})" if r["row"] != "Original" else "original")
     axes[0].plot([x["epoch"] for x in h], [x["train_loss"] for x in h], "o-", ms=3, label=label)
     axes[1].plot([x["epoch"] for x in h], [100 * x.get("test_war", np.nan) for x in h], "o-", ms=3, label=label)
-    rows.append({"init": r["init"], "training input": "augmented" if r["row"] != "Original" else "original",
+    rows.append({"init": r["init"], "training input": f"augmented ({r['strength']})" if r["row"] != "Original" else "original",
                  "epochs": len(h), "first loss": h[0]["train_loss"], "last loss": h[-1]["train_loss"],
                  "test WAR %": r["WAR"]})
 axes[0].axhline(np.log(7), color="grey", ls=":", lw=1, label="ln 7 (chance)")

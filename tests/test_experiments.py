@@ -64,6 +64,14 @@ def test_choose_follows_its_rules():
     c = ablations.choose(pd.concat([frame, pd.DataFrame(alpha)], ignore_index=True))
     assert (c["tpe_v2_alpha"], c["tpe_v2_normalized"]) == (0.5, False)       # the highest WAR
     assert c["tpe_v1_alpha"] == 1.0                                         # a tie goes to α = 1 as printed
+    assert c["augment_strength"] == "paper" and c["augment_overrides"] == ()  # no strength runs: the paper's
+    stall = pd.DataFrame([{"block": "stall", "row": "Crop, flip, rotate, color jitter", "init": "stand-in",
+                           "strength": k, "WAR": w, "mode": None, "alpha": None, "normalized": None}
+                          for k, w in (("paper", 20.0), ("mild", 35.0))])
+    c = ablations.choose(pd.concat([frame, stall], ignore_index=True))
+    assert c["augment_strength"] == "mild" and c["augment_overrides"] == ablations.STRENGTHS["mild"]
+    pre = ablations.preprocessing_study("cpu", {**CHOICES, "augment_overrides": c["augment_overrides"]})
+    assert {r.config.preproc.augment_overrides for r in pre.runs if r.config.preproc.augment} == {ablations.STRENGTHS["mild"]}
 
 
 def test_row_preprocessing_is_cumulative_and_loo_removes_one_method():

@@ -37,7 +37,7 @@ def comparison_study(profile: str, choices: dict[str, Any], **budget_overrides: 
     """Tables 1 and 6 on the ablations' replicates. ``choices``: the ablations' calibration choices (so the
     SMaTE and baseline rows are the ablations' own runs)."""
     p = get_profile(profile)
-    b = ablations.budget(profile, **budget_overrides)
+    b = ablations.chosen_budget(profile, choices, budget_overrides)
     pos = ablations.position_study(profile, choices, **budget_overrides)
     pre = ablations.preprocessing_study(profile, choices, **budget_overrides)
     runs: list[Run] = []
