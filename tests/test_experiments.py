@@ -115,3 +115,22 @@ def test_every_lab_run_of_the_ablations_and_the_comparison_sees_the_same_data():
     assert reported == {(40, 0)}                          # the stand-in corpus (seed 1) is not among them
     wild = [r for r in runs if r.config.data.dataset == "synthfer-wild"]
     assert wild and all(r.config.data.synth_knobs == () for r in wild)
+
+
+def test_study_runs_stage_by_stage(monkeypatch):
+    """A run that fine-tunes from another is swept only after that run's stage has finished."""
+    from smate_nb.experiments import Run, Study
+    import smate_nb.engine.sweeps as sweeps
+
+    cal = ablations.calibration_study("smoke")
+    calls = []
+    monkeypatch.setattr(sweeps, "sweep", lambda configs, **kw: calls.append(list(configs)) or
+                        [{"key": c.key(), "reused": True} for c in configs])
+    out = cal.run()
+    assert calls[0][0].key() == cal.choices["pretraining"]                      # stage 0: the stand-in …
+    assert all(c.model.init == "scratch" for c in calls[0][1:])                # … beside the from-scratch runs
+    assert all(c.model.init == f"run:{cal.choices['pretraining']}" or c.model.init == "scratch" for c in calls[1])
+    assert [r["key"] for r in out] == [r.config.key() for r in cal.runs]        # results in the runs' order
+    plain = Study("x", "smoke", {}, (Run(cal.runs[1].config),))
+    plain.run()
+    assert len(calls) == 3                                                      # no stage labels: one sweep

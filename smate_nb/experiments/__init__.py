@@ -73,12 +73,24 @@ class Study:
         return [r for r in self.runs if ok(r)]
 
     def run(self, runs: Sequence[Run] | None = None, **sweep_kwargs: Any) -> list[dict[str, Any]]:
-        """Train (or fetch) ``runs`` (default: all) through the sweep; results in the same order."""
+        """Train (or fetch) ``runs`` (default: all) through the sweep; results in the same order.
+
+        Runs are swept stage by stage (label ``stage``, ascending; unlabelled runs form one stage of their own):
+        a run that fine-tunes from another (``init="run:<key>"``) sits in a later stage than that run, which must
+        be finished before any worker builds the model that starts from it.
+        """
         from ..engine.sweeps import sweep
 
         runs = list(self.runs if runs is None else runs)
         sweep_kwargs.setdefault("desc", self.name)
-        return sweep([r.config for r in runs], **sweep_kwargs)
+        stages = sorted({r.label("stage", 1) for r in runs})
+        out: list[dict[str, Any] | None] = [None] * len(runs)
+        for stage in stages:
+            idx = [i for i, r in enumerate(runs) if r.label("stage", 1) == stage]
+            desc = sweep_kwargs["desc"] + (f" (stage {stage})" if len(stages) > 1 else "")
+            for i, res in zip(idx, sweep([runs[i].config for i in idx], **{**sweep_kwargs, "desc": desc})):
+                out[i] = res
+        return out  # type: ignore[return-value]
 
     def frame(self, results: Iterable[dict[str, Any]], runs: Sequence[Run] | None = None,
               by_test_start: bool = False) -> Any:

@@ -206,7 +206,7 @@ def calibration_study(profile: str, mode: str | None = None, **budget_overrides:
         for row in ("Original", "Crop, flip, rotate, color jitter"):
             pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS["paper"])
             runs.append(_run(scratch, "lab", fold, seed, {"block": "stall", "row": row, "init": "scratch",
-                                                          "strength": "paper"}, preproc=pre_row))
+                                                          "strength": "paper", "stage": 0}, preproc=pre_row))
         for row, strength in (("Original", "paper"), *(("Crop, flip, rotate, color jitter", k) for k in STRENGTHS)):
             pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS[strength])
             runs.append(_run(tuned, "lab", fold, seed, {"block": "stall", "row": row, "init": "stand-in",
