@@ -142,14 +142,9 @@ report.figure(fig, "fig1_start_points");
 # reused).
 
 # %%
-results = study.run(retrain=retrain)
-frame = study.frame(results, by_test_start=True)
+results, frame = study.train(report, by_test_start=True, retrain=retrain)
 name_of = {f"{v:.4f}": k for k, v in start_points.items()}
 frame["test set"] = frame["test_start"].map(lambda s: name_of[f"{s:.4f}"])
-report.record_runs(results)
-trained = sum(not r["reused"] for r in results)
-print(f"{len(results)} runs ({trained} trained now, {len(results) - trained} reused); training time of the "
-      f"runs: {frame.drop_duplicates('key')['train seconds'].sum():.0f} s")
 frame.head()
 
 # %% [markdown]

@@ -27,8 +27,9 @@
 # "Data augmentation … demonstrates the best performance improvement among data processing methods", "mixed-token
 # embedding achieved maximum accuracy across all datasets".
 #
-# **Protocol** — as notebook 04 (`smate_nb.experiments.ablations`): the same folds, seeds, budget, calibration
-# choices and stand-in pretraining; the `Original` rows *are* Table 2's learned and TPE-v2 runs (same configs,
+# **Protocol** — as notebook 04 (`smate_nb.experiments.ablations`): the same folds, seeds, budget, data (lab
+# sequences with their own residual placement, `pose` = 1), clip geometry, calibration choices and stand-in
+# pretraining; the `Original` rows *are* Table 2's learned and TPE-v2 runs (same configs,
 # trained once). How LBP enters a row **without** mixing is not stated by the paper; with mixing it is one more view
 # of Eq. 7. Our default (`PreprocSpec.lbp_mode = "replace"`): a training clip is replaced by its LBP image with
 # probability `lbp_prob` = 0.5 (LBP as an augmentation; evaluation sees the original); `"input"` — the model always
@@ -79,7 +80,8 @@ report.record_runs(cal_results)
 B = ablations.chosen_budget(profile, choices, overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
       f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs; TPE-v2 as `{choices['tpe_mode']}`, α = "
-      f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`; torch threads {threads}")
+      f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`; lab knobs {dict(B['lab_knobs'])}, "
+      f"clip geometry {dict(B['geometry']) or 'the profile’s'}; torch threads {threads}")
 
 # %% [markdown]
 # ## 1 · Why a stand-in for pretraining: augmentation from scratch stalls
@@ -158,13 +160,7 @@ report.figure(fig, "training_inputs");
 
 # %%
 study = ablations.preprocessing_study(profile, choices, **overrides)
-print(f"{len(study.runs)} runs, {study.distinct} distinct trainings")
-results = study.run(retrain=retrain)
-report.record_runs(results)
-frame = study.frame(results)
-trained = sum(not r["reused"] for r in results)
-print(f"{trained} trained now, {len(results) - trained} reused; training time of the distinct runs "
-      f"{frame.drop_duplicates('key')['train seconds'].sum() / 60:.1f} min")
+results, frame = study.train(report, retrain=retrain)
 meta = {**study.parameters, "choices": choices, "pretraining": study.choices.get("pretraining")}
 report.table(frame, "runs", caption="Progressive preprocessing — every run", meta=meta, timing_columns=["train seconds"]);
 

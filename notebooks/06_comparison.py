@@ -75,14 +75,10 @@ study = comparison.comparison_study(profile, choices, **overrides)
 print(f"profile {profile}: {study.distinct} distinct trainings; TPE-v2 as `{choices['tpe_mode']}`; torch threads {threads}")
 
 # %%
-results = study.run(retrain=retrain)
-report.record_runs(results)
-frame = study.frame(results)
+results, frame = study.train(report, retrain=retrain)
 frame = frame[frame["row"] != "stand-in"]
 meta = {**study.parameters, "pretraining": study.choices.get("pretraining")}
 report.table(frame, "runs", caption="Comparison — every run", meta=meta, timing_columns=["train seconds"]);
-trained = sum(not r["reused"] for r in results)
-print(f"{trained} trained now, {len(results) - trained} reused")
 
 # %% [markdown]
 # ## 1 · Table 1 — the ViViT-FE baseline

@@ -180,8 +180,11 @@ def sweep(configs: Sequence[ExperimentConfig], *, workers: int | None = None, ex
     Returns:
         one result dict per config (duplicates share one training and get equal results).
     """
+    import time
+
     from tqdm.auto import tqdm
 
+    t0 = time.perf_counter()
     configs = list(configs)
     for c in configs:
         c.validate()
@@ -226,6 +229,11 @@ def sweep(configs: Sequence[ExperimentConfig], *, workers: int | None = None, ex
         bar.close()
         if own_pool is not None:
             own_pool.shutdown(wait=True, cancel_futures=True)
+        if progress:   # a text line that stays readable in an executed notebook (a widget bar's text is its start)
+            trained = sum(not r.get("reused", False) for r in results.values())
+            print(f"{desc}: {len(results)} of {len(unique)} runs done in {time.perf_counter() - t0:.0f} s "
+                  f"({trained} trained, {len(results) - trained} reused" + (f", {len(failures)} failed)" if failures
+                                                                            else ")"))
     return _finish(keys, results, failures, raise_on_error)
 
 

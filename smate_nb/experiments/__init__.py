@@ -92,6 +92,19 @@ class Study:
                 out[i] = res
         return out  # type: ignore[return-value]
 
+    def train(self, report: Any = None, by_test_start: bool = False, **sweep_kwargs: Any) -> tuple[list[dict], Any]:
+        """:meth:`run` every run, count them in ``report`` (:meth:`smate_nb.report.Report.record_runs`), print
+        what was trained and what reused, and return ``(results, frame)`` (:meth:`frame`)."""
+        results = self.run(**sweep_kwargs)
+        if report is not None:
+            report.record_runs(results)
+        frame = self.frame(results, by_test_start=by_test_start)
+        trained = sum(not r["reused"] for r in results)
+        print(f"{self.name}: {len(self.runs)} runs, {self.distinct} distinct trainings — {trained} trained now, "
+              f"{len(results) - trained} reused; training time of the distinct runs "
+              f"{frame.drop_duplicates('key')['train seconds'].sum() / 60:.1f} min")
+        return results, frame
+
     def frame(self, results: Iterable[dict[str, Any]], runs: Sequence[Run] | None = None,
               by_test_start: bool = False) -> Any:
         """One row per run (× test start point with ``by_test_start``): the labels, WAR and UAR in %, the

@@ -44,6 +44,8 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import nn
 
+from .inputs import check_clip
+
 __all__ = ["C3DConfig", "C3D_CONFIGS", "C3D", "build_c3d"]
 
 
@@ -130,18 +132,7 @@ class C3D(nn.Module):
         self.head = nn.Sequential(*head)
 
     def _check_clip(self, clip: torch.Tensor) -> None:
-        c = self.config.in_channels
-        if not isinstance(clip, torch.Tensor):
-            raise TypeError(f"clip must be a torch.Tensor [B, T, {c}, H, W], got {type(clip).__name__}")
-        if clip.ndim != 5:
-            raise ValueError(f"clip must be [B, T, {c}, H, W] (5 dims), got shape {tuple(clip.shape)}")
-        if clip.shape[2] != c:
-            raise ValueError(f"clip must have {c} channels in dim 2 ([B, T, C, H, W]), got shape {tuple(clip.shape)}"
-                             + (" — is it [B, C, T, H, W]?" if clip.shape[1] == c else ""))
-        if min(clip.shape) < 1:
-            raise ValueError(f"clip has an empty dimension: {tuple(clip.shape)}")
-        if not clip.is_floating_point():
-            raise TypeError(f"clip must be floating point in [0, 1], got {clip.dtype} (convert uint8 with /255)")
+        check_clip(clip, self.config.in_channels)
 
     def forward(self, clip: torch.Tensor, views=None, *, mix=None) -> torch.Tensor:
         """``[B, T, C, H, W]`` in [0, 1] → logits ``[B, num_classes]``; ``views`` / ``mix`` ignored."""

@@ -43,6 +43,8 @@ import torch
 from einops import rearrange
 from torch import nn
 
+from .inputs import check_clip
+
 __all__ = ["CNNRNNConfig", "CNNRNN_CONFIGS", "CNNRNN", "build_cnnrnn", "RNN_KINDS"]
 
 RNN_KINDS = ("gru", "lstm")
@@ -114,18 +116,7 @@ class CNNRNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.hidden, config.num_classes))
 
     def _check_clip(self, clip: torch.Tensor) -> None:
-        c = self.config.in_channels
-        if not isinstance(clip, torch.Tensor):
-            raise TypeError(f"clip must be a torch.Tensor [B, T, {c}, H, W], got {type(clip).__name__}")
-        if clip.ndim != 5:
-            raise ValueError(f"clip must be [B, T, {c}, H, W] (5 dims), got shape {tuple(clip.shape)}")
-        if clip.shape[2] != c:
-            raise ValueError(f"clip must have {c} channels in dim 2 ([B, T, C, H, W]), got shape {tuple(clip.shape)}"
-                             + (" — is it [B, C, T, H, W]?" if clip.shape[1] == c else ""))
-        if min(clip.shape) < 1:
-            raise ValueError(f"clip has an empty dimension: {tuple(clip.shape)}")
-        if not clip.is_floating_point():
-            raise TypeError(f"clip must be floating point in [0, 1], got {clip.dtype} (convert uint8 with /255)")
+        check_clip(clip, self.config.in_channels)
 
     def frame_features(self, clip: torch.Tensor) -> torch.Tensor:
         """Per-frame CNN features in time order: ``[B, T, C, H, W] → [B, T, widths[-1]]``."""
