@@ -9,7 +9,7 @@ from typing import Any
 
 from .engine.cv import cross_validate
 from .engine.data import load_data
-from .engine.evaluation import evaluate, predict
+from .engine.evaluation import predict
 from .engine.inputs import prepare_inputs
 from .engine.loop import fit
 from .engine.model import build_model
@@ -19,7 +19,7 @@ from .engine.store import runs_root
 
 __all__ = [
     "DataSpec", "ModelSpec", "PreprocSpec", "OptimSpec", "ExperimentConfig", "NonFiniteLossError",
-    "build_model", "prepare_inputs", "fit", "evaluate", "predict", "cross_validate", "runs_root",
+    "build_model", "prepare_inputs", "fit", "predict", "cross_validate", "runs_root",
     "experiment_from_profile", "load_data",
 ]
 

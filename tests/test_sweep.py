@@ -155,3 +155,12 @@ def test_default_workers(monkeypatch):
     monkeypatch.delenv("SMATE_WORKERS")
     monkeypatch.setenv("SMATE_THREADS", "1")
     assert default_workers() == max(1, os.cpu_count() or 1)
+
+
+def test_cross_validation_runs_every_fold_and_seed_through_the_sweep(tiny_synthfer, tmp_path):
+    from smate_nb.engine.cv import cross_validate
+
+    runs, summary = cross_validate(_cfg(), folds=[0, 1], seeds=[0, 1], workers=1, root=tmp_path, progress=False)
+    assert list(zip(runs["fold"], runs["seed"])) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert summary["runs"] == 4 and abs(summary["war_mean"] - runs["war"].mean()) < 1e-12
+    assert len(set(runs["key"])) == 4

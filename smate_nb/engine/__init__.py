@@ -35,7 +35,7 @@ _EXPORTS = {
     "lr_factor": "step",
     "runs_root": "store", "load_result": "store", "InvalidResultError": "store", "Claim": "store",
     "fit": "loop", "seed_everything": "loop",
-    "predict": "evaluation", "evaluate": "evaluation",
+    "predict": "evaluation", "evaluate_run": "evaluation", "load_trained": "evaluation",
     "cross_validate": "cv",
     "sweep": "sweeps", "SweepError": "sweeps", "default_workers": "sweeps", "prepare_data": "sweeps",
 }

@@ -18,7 +18,7 @@ from ..metrics import summarize
 from .inputs import InputPipeline
 from .specs import DataSpec, PreprocSpec
 
-__all__ = ["DistInfo", "collate", "predict", "evaluate", "load_trained", "evaluate_run"]
+__all__ = ["DistInfo", "collate", "predict", "load_trained", "evaluate_run"]
 
 
 @dataclass
@@ -93,17 +93,6 @@ def predict(model: nn.Module, dataset: Dataset, data: DataSpec, device: torch.de
         y_true = np.array([by_index[i][0] for i in keys])
         y_pred = np.array([by_index[i][1] for i in keys])
     return y_true, y_pred
-
-
-def evaluate(model: nn.Module, dataset: Dataset, data: DataSpec, class_names: Sequence[str],
-             device: torch.device | str = "cpu", batch_size: int = 32, n_boot: int = 1000, seed: int = 0,
-             pre: PreprocSpec | None = None) -> dict[str, Any]:
-    """WAR, UAR, per-class recall, confusion matrix and bootstrap 95 % intervals of ``model`` on ``dataset``
-    (:func:`smate_nb.metrics.summarize`)."""
-    from .device import resolve_device
-
-    y_true, y_pred = predict(model, dataset, data, resolve_device(device), batch_size, pre=pre)
-    return summarize(y_true, y_pred, class_names, n_boot=n_boot, seed=seed)
 
 
 def load_trained(result: dict[str, Any], root: Any = None, device: torch.device | str = "cpu",
