@@ -77,9 +77,10 @@ STRENGTHS: dict[str, tuple[tuple[str, Any], ...]] = {
 
 #: SynthFER-lab knobs of the ablations' data (reported folds, calibration fold and the stand-in corpus alike):
 #: ``pose = 1`` gives every sequence its own residual placement (±3 % shift, ±10 % scale, ±6° roll, held for the
-#: whole sequence), as faces differ after real alignment. Chosen on the calibration fold: on the default,
-#: near-pixel-aligned lab data a model fine-tuned from the stand-in scored 100 % — no row could improve on it —
-#: and a 4-pixel shift took the stand-in from 100 % to ≈ 26 % (notebook 05 shows both).
+#: whole sequence), as faces differ after real alignment. Chosen on the calibration fold, measured while choosing
+#: (probes at 16 frames, 64², not re-run by the notebooks): on the default, near-pixel-aligned lab data a model
+#: fine-tuned from a stand-in scored 100 % — no row could improve on it — and shifting its test clips by ≤ 4 px
+#: took that stand-in from 100 % to ≈ 26 %: it had learnt pixel positions rather than expressions.
 LAB_KNOBS: tuple[tuple[str, Any], ...] = (("pose", 1.0),)
 
 
