@@ -90,7 +90,7 @@ print(f"profile {profile_cfg.name}: {profile_cfg.description}")
 # training the views' tokens are averaged with probability $p$ (Eq. 7). The spatial encoder (STE) adds a CLS
 # token and a learned position embedding to each time step's tokens (Eq. 8) and runs pre-norm transformer blocks
 # (Eqs. 3–5); its CLS outputs $h_1 \dots h_{n_t}$, one per time step, go to the temporal encoder (TTE) with a
-# temporal position — learned, or TPE (Eqs. 9–10). An MLP head turns the TTE's CLS output into 7 class scores,
+# temporal position — learned, or TPE (Eqs. 9–10). A linear head turns the TTE's CLS output into 7 class scores,
 # scored as WAR and UAR (§4.1.2). The grey tags say which notebook takes each box apart.
 
 # %%
