@@ -147,7 +147,7 @@ ste = box(ax, 3.2, 0.55, 3.1, 1.9, "spatial encoder (STE)\n$z = [z_{cls}, z_{mix
           "(Eqs. 3–5)\nper time step → $h_t$ (its CLS)", MODEL, "nb 01")
 tte = box(ax, 6.8, 0.55, 3.1, 1.9, "temporal encoder (TTE)\n$[CLS, h_1, \\dots, h_{n_t}]$\n+ temporal position:\n"
           "learned, or TPE (Eqs. 9–10)", MODEL, "nb 01 · 04")
-head = box(ax, 10.4, 0.8, 1.9, 1.4, "MLP head\n→ 7 class\nscores", MODEL, "nb 01")
+head = box(ax, 10.4, 0.8, 1.9, 1.4, "linear head\n→ 7 class\nscores", MODEL, "nb 01")
 metrics = box(ax, 12.8, 0.8, 2.0, 1.4, "WAR · UAR\nconfusion\n§4.1.2", EVAL, "nb 03–06")
 # tokens (end of row 1) → mixed tokens (start of row 2): down, left, down
 ax.plot([tokens["bottom"][0], tokens["bottom"][0], mixed["top"][0], mixed["top"][0]],
