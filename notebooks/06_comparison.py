@@ -84,20 +84,21 @@ report.table(frame, "runs", caption="Comparison — every run", meta=meta, timin
 # ## 1 · Table 1 — the ViViT-FE baseline
 #
 # Accuracy of the baseline (learned temporal embedding, no LBP / augmentation / mixed tokens) beside the paper's, and
-# its cost: ours counted for the profile's model at the profile's geometry and for ViViT-B/16x2 FE at the paper's
+# its cost: ours counted for the profile's model at the study's clip geometry and for ViViT-B/16x2 FE at the paper's
 # (25 frames, 224²). Note a second inconsistency of the paper: Table 1 gives the baseline 37.22 % on AFEW, Tables
 # 2 and 3 give the same model (BERT / Original) 34.99 % — recorded in notebook 08's ambiguity register.
 
 # %%
 base_rows = frame[frame["row"] == "ViViT-FE baseline"]
+geo = ExperimentConfig.from_dict(next(x for x in results if x["key"] == base_rows.iloc[0]["key"])["config"]).data
 with torch.device("meta"):
     big = build_vivit("vivit_b_16x2_fe", num_frames=25, image_size=224, num_classes=7)
-    ours = build_vivit(P.model.arch, num_frames=P.lab.num_frames, image_size=P.lab.crop, num_classes=7)
+    ours = build_vivit(P.model.arch, num_frames=geo.num_frames, image_size=geo.crop, num_classes=7)
 t1 = pd.DataFrame([
-    {"model": f"{P.model.arch} ({P.lab.num_frames} frames, {P.lab.crop}²) — ours, measured",
+    {"model": f"{P.model.arch} ({geo.num_frames} frames, {geo.crop}²) — ours, measured",
      "lab / CK+ WAR %": fmt_mean_std(base_rows[base_rows["dataset"] == "lab"]["WAR"]),
      "wild / AFEW WAR %": fmt_mean_std(base_rows[base_rows["dataset"] == "wild"]["WAR"]),
-     "params (M)": count_params(ours) / 1e6, "GMACs": count_macs(ours, P.lab.num_frames, P.lab.crop) / 1e9},
+     "params (M)": count_params(ours) / 1e6, "GMACs": count_macs(ours, geo.num_frames, geo.crop) / 1e9},
     {"model": "ViViT-B/16x2 FE (25 frames, 224²) — ours, counted", "lab / CK+ WAR %": "—", "wild / AFEW WAR %": "—",
      "params (M)": count_params(big) / 1e6, "GMACs": count_macs(big, 25, 224) / 1e9},
     {"model": "ViViT-B/16x2 FE — paper, Table 1", "lab / CK+ WAR %": f"{paper.TABLE1['ckplus']:.2f}",
