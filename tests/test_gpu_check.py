@@ -64,7 +64,10 @@ def test_gpu_check_reports_a_failing_notebook(tmp_path):
     assert doc["notebook_status"] == 1
     nb = json.loads((out / "07_cost_by_crop.ipynb").read_text())
     errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
-    assert len(errors) == 1 and errors[0]["ename"] == "KeyError" and "no_such_model" in errors[0]["evalue"]
+    # the parameter check of the notebook's first cell names the parameter, the value and the valid choices
+    assert len(errors) == 1 and errors[0]["ename"] == "ParameterError"
+    assert "small_config" in errors[0]["evalue"] and "no_such_model" in errors[0]["evalue"]
+    assert "vivit_cpu_fe" in errors[0]["evalue"]
     assert nb["metadata"]["smate_plain_runner"]["failed_cell"] is not None
 
 
