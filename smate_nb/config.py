@@ -136,8 +136,10 @@ PROFILES: dict[str, Profile] = {
         torch_threads=0),  # 0 → torch's default thread count (GPU machines have cores to spare)
     # The paper's geometry without licensed data: SynthFER rendered at 256², 25 frames (stride 2 lab / 3 wild), crops
     # of 224², ViViT-B/16x2 FE, bf16 autocast, compiled. Batch 32 and the cpu profile's epochs: the studies'
-    # trainings, estimated from Table 5's measured H200 throughput (notebooks print it before they start), fit in
-    # about 2 h of one H100 — an estimate until a device measures it (benchmarks/gpu_session.sh, step 5).
+    # trainings' model steps, estimated from Table 5's measured H200 throughput (`Study.estimate_line`, printed
+    # before each sweep), add up to ≈ 43 GPU-minutes (calibration 4.6, Table 2 15.4, Tables 3–4 18.3, comparison
+    # 4.9; runs shared between tables counted in each). Data generation, evaluation and compile warm-up come on
+    # top and are unmeasured until a device runs benchmarks/gpu_session.sh, step 5.
     "gpu": Profile(
         name="gpu", description="the paper's geometry on built-in data: ViViT-B/16x2 FE, SynthFER at 256², 25 frames, "
                                 "224² crops, one GPU",

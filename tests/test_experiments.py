@@ -134,3 +134,33 @@ def test_study_runs_stage_by_stage(monkeypatch):
     plain = Study("x", "smoke", {}, (Run(cal.runs[1].config),))
     plain.run()
     assert len(calls) == 3                                                      # no stage labels: one sweep
+
+
+def test_gpu_time_estimate_follows_its_formula_and_is_printed_before_a_gpu_sweep(monkeypatch, capsys):
+    """estimate = Σ over distinct runs of epochs × training clips × MACs per clip ÷ measured MACs/s; the
+    training clips are those the engine actually loads, MACs those fvcore-checked ``count_macs`` gives."""
+    import dataclasses
+
+    import torch
+
+    import smate_nb.engine.sweeps as sweeps
+    from smate_nb.cost import count_macs
+    from smate_nb.engine.data import load_data
+    from smate_nb.engine.model import build_model
+    from smate_nb.experiments import Run, Study, estimate
+
+    cfg = ablations.base_config("smoke", "lab", ablations.budget("smoke"))
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, init="scratch"))
+    train, _, classes = load_data(cfg.data, progress=False)
+    m = build_model(cfg.model, num_frames=cfg.data.num_frames, image_size=cfg.data.crop, num_classes=len(classes))
+    macs = count_macs(m, cfg.data.num_frames, cfg.data.crop)
+    tp = {"clips_per_s": 10.0, "macs": 2e9, "device": "test GPU", "source": "test"}
+    study = Study("t", "gpu", {}, (Run(cfg, (("seed", 0),)), Run(cfg, (("seed", "again"),))))  # one config twice
+    est = estimate(study, tp)
+    assert est["trainings"] == 1
+    assert est["gpu_seconds"] == pytest.approx(cfg.optim.epochs * len(train) * macs / (10.0 * 2e9), rel=1e-9)
+    monkeypatch.setattr(sweeps, "sweep", lambda configs, **kw: [{"key": c.key(), "reused": True} for c in configs])
+    study.run()
+    assert "1 distinct trainings, ≈" in capsys.readouterr().out          # printed before a gpu-profile sweep
+    Study("t", "smoke", {}, study.runs).run()
+    assert "GPU-minutes" not in capsys.readouterr().out                   # not for smoke / cpu

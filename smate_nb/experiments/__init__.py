@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from ..engine.specs import ExperimentConfig
 
-__all__ = ["Run", "Study", "percent", "train_clips", "measured_throughput", "estimate", "GPU_REFERENCE"]
+__all__ = ["Run", "Study", "ESTIMATED_PROFILES", "percent", "train_clips", "measured_throughput", "estimate", "GPU_REFERENCE"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class Study:
 
         runs = list(self.runs if runs is None else runs)
         sweep_kwargs.setdefault("desc", self.name)
+        if self.profile in ESTIMATED_PROFILES and sweep_kwargs.get("progress", True):
+            print(self.estimate_line(runs))
         stages = sorted({r.label("stage", 1) for r in runs})
         out: list[dict[str, Any] | None] = [None] * len(runs)
         for stage in stages:
@@ -91,6 +93,18 @@ class Study:
             for i, res in zip(idx, sweep([runs[i].config for i in idx], **{**sweep_kwargs, "desc": desc})):
                 out[i] = res
         return out  # type: ignore[return-value]
+
+    def estimate_line(self, runs: Sequence[Run] | None = None) -> str:
+        """One line with the number of distinct trainings of ``runs`` (default: all) and their GPU-time estimate
+        (:func:`estimate`), printed by :meth:`run` before a ``paper`` / ``gpu`` sweep starts."""
+        sub = self if runs is None else Study(self.name, self.profile, self.parameters, tuple(runs), self.choices)
+        try:
+            est = estimate(sub)
+        except (OSError, KeyError, ValueError, StopIteration) as e:   # e.g. no CK+/AFEW manifest yet
+            return f"{self.name}: {sub.distinct} distinct trainings; no GPU-time estimate ({type(e).__name__}: {e})"
+        return (f"{self.name}: {est['trainings']} distinct trainings, ≈ {est['gpu_seconds'] / 60:.1f} GPU-minutes of "
+                f"model steps at the throughput measured on {est['device']} (Table 5; data generation, evaluation "
+                "and compile warm-up not included)")
 
     def train(self, report: Any = None, by_test_start: bool = False, **sweep_kwargs: Any) -> tuple[list[dict], Any]:
         """:meth:`run` every run, count them in ``report`` (:meth:`smate_nb.report.Report.record_runs`), print
@@ -125,6 +139,10 @@ class Study:
                             "reused": bool(res.get("reused", False)), "key": res["key"]})
                 rows.append(row)
         return pd.DataFrame(rows)
+
+
+#: Profiles whose sweeps print a GPU-time estimate before they start (:meth:`Study.estimate_line`).
+ESTIMATED_PROFILES = ("paper", "gpu")
 
 
 def percent(fraction: float) -> float:
