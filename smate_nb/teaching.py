@@ -353,7 +353,7 @@ def notebook_costs(profile: str = "cpu", reports_root: str | Path | None = None,
     Returns a DataFrame: ``notebook``, ``recorded as`` (the executed file's stem), ``status``, ``seconds``
     (``None`` when not measured), ``trainings`` (``"40 reused"``, ``"12 trained"``, ``"not recorded"``; ``"—"``
     without a record),
-    ``measured`` (``"yes"`` or ``"not yet measured"``).
+    ``measured`` (``"yes"`` or ``"not yet measured"``); ``seconds`` is a float column (NaN when not measured).
     """
     import pandas as pd
 
@@ -390,4 +390,7 @@ def notebook_costs(profile: str = "cpu", reports_root: str | Path | None = None,
                      "seconds": float(seconds) if isinstance(seconds, (int, float)) else None,
                      "trainings": trainings,
                      "measured": "yes" if isinstance(seconds, (int, float)) else "not yet measured"})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # float even when nothing is measured yet (all None would be an object column that cannot be rounded)
+    frame["seconds"] = frame["seconds"].astype(float)
+    return frame

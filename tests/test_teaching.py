@@ -145,8 +145,10 @@ def test_costs_are_read_from_the_report_by_stem_slug_or_former_name(tmp_path):
 
 
 def test_costs_of_a_profile_without_a_report_are_not_measured(tmp_path):
-    costs = notebook_costs("paper", reports_root=tmp_path, notebooks=["01_model_walkthrough"])
-    assert list(costs["measured"]) == ["not yet measured"]
+    costs = notebook_costs("paper", reports_root=tmp_path, notebooks=["01_model_walkthrough", "02_preprocessing"])
+    assert list(costs["measured"]) == ["not yet measured"] * 2
+    # nothing measured: still a float column the overview can round (an all-None column could not be)
+    assert costs["seconds"].round(1).isna().all()
 
 
 def test_the_committed_cpu_report_is_readable():
