@@ -138,12 +138,12 @@ for _, r in lit.iterrows():
     b = next(x for x in results if x["key"] == ref["key"])
     same = np.mean(np.array(a["predictions"]["y_pred"]) == np.array(b["predictions"]["y_pred"]))
     loss_gap = max(abs(h1["train_loss"] - h2["train_loss"]) for h1, h2 in zip(a["history"], b["history"]))
-    rows.append({"reading": f"{r['row']} broadcast", "fold": r["fold"], "WAR % (broadcast)": r["WAR"],
+    rows.append({"reading": f"{r['row']} broadcast", "fold": int(r["fold"]), "WAR % (broadcast)": r["WAR"],
                  "WAR % (none)": ref["WAR"], "same predictions %": 100 * same,
                  "max |Δ train loss| over epochs": loss_gap})
 literal = pd.DataFrame(rows)
 report.table(literal, "literal_reading_vs_none", caption="TPE read literally (one scalar on every channel) against no "
-             "temporal position: same fold, seed and initialisation", floatfmt=".6f", meta=meta)
+             "temporal position: same fold, seed and initialisation", floatfmt=".4g", meta=meta)
 literal
 
 # %% [markdown]
