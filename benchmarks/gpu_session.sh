@@ -4,7 +4,7 @@
 #   1. the CUDA-only tests (LBP and augmentation: GPU result == CPU result), skipped on CPU-only machines;
 #   2. benchmarks/gpu_engine_check.py — fit() on the GPU: bf16 autocast, on-device augmentation + LBP + Eq. 7
 #      mixing, checkpoints, stored-result reuse, interrupt + resume;
-#   3. benchmarks/gpu_check.sh — notebook 06 (Table 5) in the paper profile (batch 32);
+#   3. benchmarks/gpu_check.sh — notebook 07_cost_by_crop (Table 5) in the paper profile (batch 32);
 #   4. the same notebook at 224² only with a second batch size (SMATE_SESSION_BATCH2, default 64; empty skips it):
 #      timing + fast-path ablation, to see how MFU moves with batch. Its tables are appended to $OUT/table5.md;
 #   5. benchmarks/gpu_tables_subset.py — Tables 2 and 4 at the paper's geometry in the `gpu` profile (lab fold 0,
