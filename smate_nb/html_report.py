@@ -219,11 +219,31 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _markdown(text: str, math: MathSubstitution) -> str:
+def _markdown(text: str, math: MathSubstitution, written_in: str = ".") -> str:
+    """``text`` (Markdown with math) as HTML for a page in ``html/``; ``written_in`` is the folder of the profile
+    directory the Markdown file lives in (``"."``, ``"tables"``), so its relative links are rebased onto ``html/``
+    (``tables/x.csv`` written in the profile folder becomes ``../tables/x.csv``)."""
     import mistune
 
     render = mistune.create_markdown(escape=True, plugins=["table"])
-    return math.restore(render(math.protect(text)))
+    return _rebase_links(math.restore(render(math.protect(text))), written_in)
+
+
+def _rebase_links(page: str, written_in: str) -> str:
+    """Relative ``href`` / ``src`` values of ``page``, written relative to ``<profile>/<written_in>/``, made relative
+    to ``<profile>/html/``; fragments, absolute paths, ``data:`` and URLs with a scheme are left alone."""
+    import posixpath
+
+    def fix(m: re.Match) -> str:
+        attr, link = m.group(1), m.group(2)
+        if not link or link.startswith(("#", "/")) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", link):
+            return m.group(0)
+        path, _, frag = link.partition("#")
+        target = posixpath.normpath(posixpath.join(written_in, path))
+        new = posixpath.relpath(target, "html") + (f"#{frag}" if frag else "")
+        return f'{attr}="{new}"'
+
+    return re.sub(r'\b(href|src)="([^"]*)"', fix, page)
 
 
 _INDEX_CSS = """
@@ -312,7 +332,7 @@ def write_html_report(profile_dir: Path, results: Iterable[Any] | None = None) -
             csv = t.with_suffix(".csv")
             link = f' · <a href="../tables/{csv.name}">CSV</a>' if csv.is_file() else ""
             body += [f'<section class="table" id="table-{t.stem}"><h3>{t.stem}{note}</h3>',
-                     _markdown(t.read_text(), math), f'<p><a href="../tables/{t.name}">Markdown</a>{link}</p></section>']
+                     _markdown(t.read_text(), math, "tables"), f'<p><a href="../tables/{t.name}">Markdown</a>{link}</p></section>']
     figures = sorted((profile_dir / "figures").glob("*.png"))
     if figures:
         body.append("<h2>Figures</h2>")

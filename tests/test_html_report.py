@@ -108,13 +108,15 @@ def profile_dir(tmp_path):
     nbformat.write(bad, base / "executed" / "failed" / "02_bad.ipynb")
     (base / "executed" / "failed" / "02_bad.json").write_text(json.dumps(
         {"name": "02_bad", "status": "failed", "error": {"ename": "ZeroDivisionError", "evalue": "division by zero"}}))
-    (base / "tables" / "01_demo__t.md").write_text("**WAR for $\\alpha = 1$**\n\n| a | b |\n|:--|--:|\n| x | 66.4 ± 10.9 |\n")
+    (base / "tables" / "01_demo__t.md").write_text("**WAR for $\\alpha = 1$**\n\n| a | b |\n|:--|--:|\n| x | 66.4 ± 10.9 |\n"
+                                               "\nfrom [the speed table](../tables/01_demo__speed.md)\n")
     (base / "tables" / "01_demo__t.csv").write_text("a,b\nx,66.4 ± 10.9\n")
     (base / "tables" / "01_demo__speed.md").write_text("| clips/s |\n|--:|\n| 12.0 |\n")
     (base / "tables" / "01_demo__speed.json").write_text(json.dumps({"reproduce": "timing"}))
     (base / "figures" / "01_demo__f.png").write_bytes(_png())
     (base / "figures" / "01_demo__g.png").write_bytes(_png((0, 0, 200)))
-    (base / "reproduction.md").write_text("# Reproduction check\n\n| table | verdict |\n|---|---|\n| 01_demo__t | identical |\n")
+    (base / "reproduction.md").write_text("# Reproduction check\n\n| table | verdict |\n|---|---|\n| 01_demo__t | identical |\n"
+                                          "\nCSV: [tables/01_demo__t.csv](tables/01_demo__t.csv)\n")
     return base
 
 
@@ -185,3 +187,29 @@ def test_html_command_rebuilds_the_pages_of_an_existing_report(profile_dir, caps
     assert "index.html" in capsys.readouterr().out
     assert main(["html", "--profile", "smoke", "--reports", str(profile_dir.parent)]) == 2
     assert "no " in capsys.readouterr().err
+
+
+def test_the_committed_cpu_html_report_is_complete_and_offline():
+    """reports/cpu/html/: a page per executed notebook, every index link and image resolves, every figure is
+    linked, no page loads anything from the network or carries raw TeX."""
+    base = Path(__file__).resolve().parents[1] / "reports" / "cpu"
+    html = base / "html"
+    executed = sorted(p.stem for p in (base / "executed").glob("*.ipynb"))
+    assert executed, "reports/cpu/executed/ is empty"
+    assert sorted(p.stem for p in html.glob("[0-9][0-9]_*.html")) == executed
+    index = html / "index.html"
+    idx = parse(index)
+    for ref in idx.hrefs + idx.srcs:
+        url = urlparse(ref)
+        if not url.path:
+            assert url.fragment in idx.ids, ref
+            continue
+        assert not url.scheme and (index.parent / unquote(url.path)).is_file(), ref
+    linked = {Path(unquote(urlparse(r).path)).name for r in idx.hrefs}
+    assert {f.name for f in (base / "figures").glob("*.png")} <= linked
+    for page_path in sorted(html.glob("[0-9][0-9]_*.html")):
+        page = parse(page_path)
+        text = "".join(page.text)
+        assert not RAW_TEX.findall(text), (page_path.name, RAW_TEX.findall(text)[:5])
+        assert not [s for s in page.srcs if re.match(r"(https?:)?//", s)], page_path.name
+        assert "mathjax" not in page_path.read_text().lower(), page_path.name

@@ -37,9 +37,11 @@ def _meta(tables: Path, stem: str) -> dict[str, Any]:
         return {}
 
 
+# Links to a table are written as ../tables/<name>.md: that one path resolves from every folder the summary's
+# tables are read in — tables/ (the Markdown), executed/ (the notebook) and html/ (its page).
 def _row(claim: str, paper_value: Any, ours: Any, delta: Any, verdict: str, source: str | None) -> dict[str, Any]:
     return {"claim": claim, "paper": paper_value, "ours": ours, "Δ": delta, "verdict": verdict,
-            "source": f"[{source}](tables/{source}.md)" if source else "—"}
+            "source": f"[{source}](../tables/{source}.md)" if source else "—"}
 
 
 def _not_run(claim: str, paper_value: Any, source: str) -> dict[str, Any]:
@@ -219,7 +221,7 @@ def ambiguity_register(profile_dir: str | Path) -> pd.DataFrame:
     rows = []
     for a in paper.AMBIGUITIES:
         m = a["measured"]
-        where = "not measured" if m is None else (f"[{m}](tables/{m}.md)" if (tables / f"{m}.csv").exists()
+        where = "not measured" if m is None else (f"[{m}](../tables/{m}.md)" if (tables / f"{m}.csv").exists()
                                                   else f"{m} (not run)")
         rows.append({"point": a["point"], "the paper": a["paper"], "our choice": a["choice"],
                      "parameter": a["parameter"], "measured in": where})
