@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["atomic_path", "write_text", "write_bytes", "write_json"]
+__all__ = ["atomic_path", "write_text", "write_bytes", "write_json", "read_json_object"]
 
 
 def _umask() -> int:
@@ -76,3 +76,13 @@ def write_text(dest: str | os.PathLike, text: str) -> Path:
 def write_json(dest: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented, key-sorted JSON atomically (stable bytes for diffs)."""
     return write_text(dest, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The JSON object stored at ``path``, or None when the file is missing, unreadable, not JSON or not an object
+    (callers treat such a record as absent and say so themselves)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

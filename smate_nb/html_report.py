@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .files import write_text
+from .files import read_json_object as _read_json, write_text
 
 __all__ = ["write_html_report", "export_notebook", "tex_to_mathml", "MathSubstitution"]
 
@@ -209,14 +209,6 @@ def _status_of(results: Iterable[Any] | None, profile_dir: Path) -> dict[str, di
             out.setdefault(r["name"], {})
             out[r["name"]].update(status=r.get("status", "?"), error=r.get("error") or {})
     return out
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _markdown(text: str, math: MathSubstitution, written_in: str = ".") -> str:

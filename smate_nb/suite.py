@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import PROFILES, get_profile
-from .files import _umask, write_json, write_text  # _umask: read without changing it (threads)
+from .files import _umask, read_json_object as _read_json, write_json, write_text  # _umask: read without changing it (threads)
 from .report import manifest_files, read_manifest
 
 __all__ = ["NotebookResult", "RunPlan", "RunSummary", "SuiteError", "TableComparison", "discover", "default_workers",
@@ -390,14 +390,6 @@ def _stamp_inputs(nb_path: Path, parameters: dict[str, Any], package_dir: Path |
 
 def _stamp(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def check_done(nb_path: Path, profile_dir: Path, inputs: dict[str, Any]) -> tuple[bool, str]:
