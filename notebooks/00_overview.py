@@ -182,7 +182,7 @@ with pd.option_context("display.max_colwidth", None):
 # The same ten equations as the paper prints them, with what each says in words:
 
 # %%
-Markdown("\n".join(f"- **Eq. {e.number}** ({e.section}, {e.name}): $ {e.latex} $ — {e.meaning}. "
+Markdown("\n".join(f"- **Eq. {e.number}** ({e.section}, {e.name}): ${e.latex}$ — {e.meaning}. "
                    f"Code: `{e.implementation}`." for e in EQUATIONS))
 
 # %% [markdown]
