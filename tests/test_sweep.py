@@ -164,3 +164,32 @@ def test_cross_validation_runs_every_fold_and_seed_through_the_sweep(tiny_synthf
     assert list(zip(runs["fold"], runs["seed"])) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert summary["runs"] == 4 and abs(summary["war_mean"] - runs["war"].mean()) < 1e-12
     assert len(set(runs["key"])) == 4
+
+
+def test_longest_configs_are_submitted_first_and_results_keep_config_order(tiny_synthfer, tmp_path):
+    """Submission order: most clip-epochs first (epochs × training clips counted from the dataset's plan), ties
+    in config order; results come back in the order of the configs."""
+    import concurrent.futures as cf
+
+    from smate_nb.engine.data import load_data
+    from smate_nb.engine.sweeps import longest_first, relative_cost
+
+    short, wide, long_ = _cfg(epochs=1), _cfg(epochs=1, train_starts=(0.0, 0.5)), _cfg(epochs=3)
+    train, _, _ = load_data(short.data, progress=False)
+    n = len(train)                                 # the clips the engine trains on, counted independently
+    assert [relative_cost(c) for c in (short, wide, long_)] == [n, 2 * n, 3 * n]
+    assert longest_first([short, wide, long_, _cfg(epochs=1, fold=1)]) == [2, 1, 0, 3]
+
+    submitted = []
+
+    class Recording(cf.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(args[0].key())
+            return super().submit(fn, *args, **kwargs)
+
+    configs = [short, long_, wide, short]
+    with Recording(max_workers=1) as ex:
+        out = sweep(configs, executor=ex, root=tmp_path, progress=False)
+    assert submitted == [long_.key(), wide.key(), short.key()]
+    assert [r["key"] for r in out] == [c.key() for c in configs]
+    assert [len(r["history"]) for r in out] == [1, 3, 1, 1] and out[0] is out[3]

@@ -16,7 +16,7 @@ import pandas as pd
 from ..data.clips import LONG_POLICY, SHORT_POLICY, ClipDataset, FaceAlign, Resize
 from ..data.manifest import ManifestError
 
-__all__ = ["load_data", "datasets_for", "make_loader"]
+__all__ = ["load_data", "datasets_for", "make_loader", "train_clips"]
 
 
 def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
@@ -145,3 +145,18 @@ def make_loader(dataset: Any, batch_size: int, *, shuffle: bool, seed: int = 0, 
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
                       generator=None if sampler is not None else g, num_workers=num_workers, collate_fn=collate,
                       pin_memory=pin_memory, drop_last=drop_last, **extra)
+
+
+def train_clips(data: Any) -> int:
+    """Training clips of a :class:`~smate_nb.engine.specs.DataSpec` without rendering or decoding anything:
+    SynthFER from its plan, CK+ / AFEW from their manifest (per start point of ``train_starts``)."""
+    from ..data.manifest import load_manifest, planned_manifest
+    from ..data.paths import manifest_dir
+
+    if data.dataset.startswith("synthfer"):
+        df = planned_manifest(data.dataset, subjects=data.subjects, seed=data.data_seed, image_size=data.image_size,
+                              folds=data.folds, **dict(data.synth_knobs))
+    else:
+        df = load_manifest(data.manifest or manifest_dir() / f"{data.dataset}.csv")
+    rows = df[df["fold"] != data.test_fold] if data.test_fold is not None else df[df["split"] == "train"]
+    return len(rows) * len(data.train_starts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from ..engine.data import train_clips
 from ..engine.specs import ExperimentConfig
 
 __all__ = ["Run", "Study", "ESTIMATED_PROFILES", "percent", "train_clips", "measured_throughput", "estimate", "GPU_REFERENCE"]
@@ -148,21 +149,6 @@ ESTIMATED_PROFILES = ("paper", "gpu")
 def percent(fraction: float) -> float:
     """A fraction as a percentage."""
     return 100.0 * float(fraction)
-
-
-def train_clips(data: Any) -> int:
-    """Training clips of a :class:`~smate_nb.engine.specs.DataSpec` without rendering or decoding anything:
-    SynthFER from its plan, CK+ / AFEW from their manifest (per start point of ``train_starts``)."""
-    from ..data.manifest import load_manifest, planned_manifest
-    from ..data.paths import manifest_dir
-
-    if data.dataset.startswith("synthfer"):
-        df = planned_manifest(data.dataset, subjects=data.subjects, seed=data.data_seed, image_size=data.image_size,
-                              folds=data.folds, **dict(data.synth_knobs))
-    else:
-        df = load_manifest(data.manifest or manifest_dir() / f"{data.dataset}.csv")
-    rows = df[df["fold"] != data.test_fold] if data.test_fold is not None else df[df["split"] == "train"]
-    return len(rows) * len(data.train_starts)
 
 
 #: The committed GPU measurement the estimates scale from (Table 5 through the engine's step, one H200).
