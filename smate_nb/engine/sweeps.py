@@ -225,8 +225,8 @@ def sweep(configs: Sequence[ExperimentConfig], *, workers: int | None = None, ex
     for i, k in enumerate(keys):
         first.setdefault(k, i)
     # submitted longest first (results still come back in config order)
-    order = longest_first([configs[i] for i in first.values()])
-    unique = {k: i for k, i in (list(first.items())[j] for j in order)}
+    distinct = list(first.items())
+    unique = dict(distinct[j] for j in longest_first([configs[i] for _, i in distinct]))
     root_s = None if root is None else os.fspath(root)
     results: dict[str, dict[str, Any]] = {}
     failures: dict[str, Failure] = {}
