@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 10's timing: the cpu appearance-bias study (40 trainings) through the runner with 2 workers, then with 1,
 # same code, each into its own fresh runs store and reports folder under $1 (default /tmp/sweep_workers), then a
-# check that every result table is identical between the two (only the per-run "train seconds" may differ).
+# check that every result table is identical between the two (the runner's compare_reports; timing columns
+# such as the per-run "train seconds" are not compared).
 # Run it on a quiet machine (≈ 1.5 h on a 2-core box); results in benchmarks/sweep_workers_cpu.csv.
 #   bash benchmarks/sweep_workers.sh [OUT] [WORKER COUNTS, default "2 1"]
 set -euo pipefail
@@ -21,14 +22,10 @@ for n in $counts; do
 done
 set -- $counts
 if [ $# -ge 2 ]; then
-  "$py" - "$out/reports$1/cpu/tables" "$out/reports$2/cpu/tables" <<'PY'
+  "$py" - "$out/reports$1/cpu" "$out/reports$2/cpu" <<'PY'
 import sys
-from pathlib import Path
-import pandas as pd
-a, b = map(Path, sys.argv[1:3])
-for f in sorted(a.glob("*.csv")):
-    x, y = pd.read_csv(f), pd.read_csv(b / f.name)
-    cols = [c for c in x.columns if c != "train seconds"]
-    print(("identical" if x[cols].equals(y[cols]) else "DIFFERENT"), f.name)
+from smate_nb.suite import compare_reports   # the runner's table comparison (timing columns left out)
+for t in compare_reports(*sys.argv[1:3]):
+    print(t.verdict, t.name)
 PY
 fi
