@@ -53,7 +53,7 @@ reports_root = None
 report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
 wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
 alpha_folds = None           # lab folds of the α block (cpu: [0, 1, 2])
-epochs = None                # fine-tuning epochs of every row (cpu: 10)
+epochs = None                # fine-tuning epochs of every row (cpu: 6)
 length_factors = [1.5, 2.0]  # test clips with this many times the trained temporal tokens
 retrain = False
 

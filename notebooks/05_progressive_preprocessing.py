@@ -43,7 +43,7 @@ profile = "smoke"            # smoke | cpu | paper
 reports_root = None
 report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
 wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
-epochs = None                # fine-tuning epochs of every row (cpu: 10)
+epochs = None                # fine-tuning epochs of every row (cpu: 6)
 retrain = False
 
 # %%
