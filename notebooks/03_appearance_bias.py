@@ -168,7 +168,8 @@ meta = {**S, "run_keys": sorted(frame["key"].unique())}
 report.table(table, "war_by_train_test", caption=f"Appearance bias — WAR % (mean ± std over {len(S['folds'])} folds × "
              f"{len(S['seeds'])} seeds), {S['model']} on {S['dataset']}", meta=meta)
 report.table(uar_table, "uar_by_train_test", caption="Appearance bias — UAR % (mean ± std)", meta=meta)
-report.table(frame, "runs", caption="Appearance bias — every run", meta=meta, timing_columns=["train seconds"])
+report.table(frame, "runs", caption="Appearance bias — every run", meta=meta, timing_columns=["train seconds"],
+             provenance_columns=["reused"])
 table
 
 # %% [markdown]

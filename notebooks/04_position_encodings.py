@@ -118,7 +118,8 @@ Markdown(f"**Chosen:** TPE reading `{choices['tpe_mode']}`; TPE-v1 α = {choices
 study = ablations.position_study(profile, choices, **overrides)
 results, frame = study.train(report, retrain=retrain)
 meta = {**study.parameters, "choices": choices, "pretraining": study.choices.get("pretraining")}
-report.table(frame, "runs", caption="Position encodings — every run", meta=meta, timing_columns=["train seconds"]);
+report.table(frame, "runs", caption="Position encodings — every run", meta=meta, timing_columns=["train seconds"],
+             provenance_columns=["reused"]);
 
 # %% [markdown]
 # ## 3 · The literal reading equals no position, on trained models

@@ -162,7 +162,8 @@ report.figure(fig, "training_inputs");
 study = ablations.preprocessing_study(profile, choices, **overrides)
 results, frame = study.train(report, retrain=retrain)
 meta = {**study.parameters, "choices": choices, "pretraining": study.choices.get("pretraining")}
-report.table(frame, "runs", caption="Progressive preprocessing — every run", meta=meta, timing_columns=["train seconds"]);
+report.table(frame, "runs", caption="Progressive preprocessing — every run", meta=meta, timing_columns=["train seconds"],
+             provenance_columns=["reused"]);
 
 # %% [markdown]
 # ## 4 · Tables 3 and 4

@@ -78,7 +78,8 @@ print(f"profile {profile}: {study.distinct} distinct trainings; TPE-v2 as `{choi
 results, frame = study.train(report, retrain=retrain)
 frame = frame[frame["row"] != "stand-in"]
 meta = {**study.parameters, "pretraining": study.choices.get("pretraining")}
-report.table(frame, "runs", caption="Comparison — every run", meta=meta, timing_columns=["train seconds"]);
+report.table(frame, "runs", caption="Comparison — every run", meta=meta, timing_columns=["train seconds"],
+             provenance_columns=["reused"]);
 
 # %% [markdown]
 # ## 1 · Table 1 — the ViViT-FE baseline

@@ -138,8 +138,9 @@ class Report:
 
     def table(self, df: Any, name: str, caption: str = "", floatfmt: str = ".2f",
               meta: dict[str, Any] | None = None, reproduce: str = "compare",
-              timing_columns: Iterable[str] = ()) -> Path:
-        """Save a pandas DataFrame as CSV + Markdown + a JSON sidecar (``meta``, ``reproduce``, ``timing_columns``).
+              timing_columns: Iterable[str] = (), provenance_columns: Iterable[str] = ()) -> Path:
+        """Save a pandas DataFrame as CSV + Markdown + a JSON sidecar (``meta``, ``reproduce``, ``timing_columns``,
+        ``provenance_columns``).
 
         ``caption`` heads the Markdown file; ``meta`` records the choices a run
         made (profile, parameters, variants) so every number is traceable.
@@ -150,17 +151,22 @@ class Report:
         "timing, not compared". ``timing_columns``: in a compared table, the
         columns that are such measurements (``train seconds``, ``ms_per_frame``);
         they are left out of the comparison, and the check says so.
+        ``provenance_columns``: columns that say how a number was obtained in this
+        execution rather than what it is (``reused``: read from the runs store or
+        trained now) — a fresh reproduction differs there by design; also left
+        out of the comparison, and named in the check.
         Returns the CSV path.
         """
         if reproduce not in REPRODUCE_KINDS:
             raise ValueError(f"Report.table({name!r}): reproduce={reproduce!r} is not one of {REPRODUCE_KINDS}; "
                              "use 'timing' for machine-dependent timings, else leave the default 'compare'")
-        timing_columns = list(timing_columns)
-        unknown = [c for c in timing_columns if c not in list(df.columns)]
-        if unknown:
-            raise ValueError(f"Report.table({name!r}): timing_columns {unknown} are not columns of the table "
-                             f"({list(df.columns)}); name them as the DataFrame does")
-        clash = [k for k in ("reproduce", "timing_columns") if k in (meta or {})]
+        uncompared = {"timing_columns": list(timing_columns), "provenance_columns": list(provenance_columns)}
+        for arg, cols in uncompared.items():
+            unknown = [c for c in cols if c not in list(df.columns)]
+            if unknown:
+                raise ValueError(f"Report.table({name!r}): {arg} {unknown} are not columns of the table "
+                                 f"({list(df.columns)}); name them as the DataFrame does")
+        clash = [k for k in ("reproduce", *uncompared) if k in (meta or {})]
         if clash:
             raise ValueError(f"Report.table({name!r}): meta has the key(s) {clash}, which the sidecar uses for the "
                              "reproduction check; pass them as arguments or rename the keys")
@@ -171,8 +177,7 @@ class Report:
         md += df.to_markdown(index=False, floatfmt=floatfmt) + "\n"
         write_text(md_path, md)
         sidecar = {**(meta or {}), "reproduce": reproduce}
-        if timing_columns:
-            sidecar["timing_columns"] = timing_columns
+        sidecar.update({arg: cols for arg, cols in uncompared.items() if cols})
         write_json(json_path, sidecar)
         self.manifest["tables"][name] = {"files": [self._rel(p) for p in (csv_path, md_path, json_path)],
                                          "reproduce": reproduce}

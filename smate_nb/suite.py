@@ -47,7 +47,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .config import PROFILES, get_profile
 from .files import _umask, read_json_object as _read_json, write_json, write_text  # _umask: read without changing it (threads)
@@ -967,10 +967,18 @@ def _compare_cell(ref: str, run: str) -> tuple[str, str]:
     return "within", ""
 
 
-def _compare_table(name: str, ref_md: Path, run_md: Path, timing_columns: Iterable[str] = ()) -> TableComparison:
+#: Sidecar keys naming columns a compared table leaves out of the comparison (see :meth:`smate_nb.report.Report.table`).
+UNCOMPARED_COLUMNS = {"timing_columns": "timing", "provenance_columns": "provenance"}
+
+
+def _compare_table(name: str, ref_md: Path, run_md: Path,
+                   uncompared: Mapping[str, Iterable[str]] | None = None) -> TableComparison:
+    """Compare two Markdown tables cell by cell; ``uncompared``: ``{"timing": columns, "provenance": columns}``
+    left out (and named in the notes)."""
     ref, run = _parse_md_table(ref_md), _parse_md_table(run_md)
-    skip = set(timing_columns)
-    notes = [f"timing columns not compared: {', '.join(sorted(skip))}"] if skip else []
+    uncompared = {kind: sorted(set(cols)) for kind, cols in (uncompared or {}).items() if cols}
+    skip = {c for cols in uncompared.values() for c in cols}
+    notes = [f"{kind} columns not compared: {', '.join(cols)}" for kind, cols in uncompared.items()]
     if ref is None or run is None:
         same = ref_md.read_text() == run_md.read_text()
         return TableComparison(name, "identical" if same else "different",
@@ -1006,7 +1014,7 @@ def compare_reports(run_dir: Path, reference_dir: Path) -> list[TableComparison]
     """Compare every table (``tables/*.md``) of a run's profile folder with the reference's; one entry per table.
 
     A table either side declares ``reproduce: "timing"`` in its JSON sidecar is not compared, nor are the columns
-    either side lists as ``timing_columns``. A reference table
+    either side lists as ``timing_columns`` or ``provenance_columns``. A reference table
     whose notebook (the part of its name before ``__``) did not run in ``run_dir`` is ``not run here``.
     """
     run_dir, reference_dir = Path(run_dir), Path(reference_dir)
@@ -1019,7 +1027,7 @@ def compare_reports(run_dir: Path, reference_dir: Path) -> list[TableComparison]
         ref, run = ref_tables.get(name), run_tables.get(name)
         sidecars = [_read_json(p.with_suffix(".json")) or {} for p in (ref, run) if p]
         kinds = {sc.get("reproduce", "compare") for sc in sidecars}
-        timing_columns = {c for sc in sidecars for c in sc.get("timing_columns", [])}
+        uncompared = {kind: {c for sc in sidecars for c in sc.get(key, [])} for key, kind in UNCOMPARED_COLUMNS.items()}
         if ref is None:
             out.append(TableComparison(name, "missing in reference"))
         elif run is None:
@@ -1028,7 +1036,7 @@ def compare_reports(run_dir: Path, reference_dir: Path) -> list[TableComparison]
         elif "timing" in kinds:
             out.append(TableComparison(name, "timing, not compared"))
         else:
-            out.append(_compare_table(name, ref, run, timing_columns))
+            out.append(_compare_table(name, ref, run, uncompared))
     return out
 
 

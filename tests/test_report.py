@@ -17,6 +17,7 @@ def test_manifest_records_every_output_kind_and_runs(tmp_path):
     report = Report("cpu", "01_x", tmp_path)
     report.table(pd.DataFrame({"a": [1.0], "train seconds": [3.0]}), "acc", caption="c", meta={"folds": [0, 1]},
                  timing_columns=["train seconds"])
+    report.table(pd.DataFrame({"a": [1.0], "reused": [True]}), "runs", provenance_columns=["reused"])
     report.table(pd.DataFrame({"clips/s": [5.0]}), "speed", reproduce="timing")
     import matplotlib
 
@@ -31,13 +32,18 @@ def test_manifest_records_every_output_kind_and_runs(tmp_path):
     assert manifest["tables"]["speed"]["reproduce"] == "timing" and manifest["tables"]["acc"]["reproduce"] == "compare"
     assert manifest["runs"] == {"trained": 2, "reused": 2}
     assert manifest_files(manifest) == ["figures/01_x__curve.png", "tables/01_x__acc.csv", "tables/01_x__acc.json",
-                                        "tables/01_x__acc.md", "tables/01_x__speed.csv", "tables/01_x__speed.json",
+                                        "tables/01_x__acc.md", "tables/01_x__runs.csv", "tables/01_x__runs.json",
+                                        "tables/01_x__runs.md", "tables/01_x__speed.csv", "tables/01_x__speed.json",
                                         "tables/01_x__speed.md"]
     assert all((tmp_path / "cpu" / f).is_file() for f in manifest_files(manifest))
     sidecar = json.loads((tmp_path / "cpu" / "tables" / "01_x__acc.json").read_text())
     assert sidecar == {"folds": [0, 1], "reproduce": "compare", "timing_columns": ["train seconds"]}
+    assert json.loads((tmp_path / "cpu" / "tables" / "01_x__runs.json").read_text()) == \
+        {"reproduce": "compare", "provenance_columns": ["reused"]}
     with pytest.raises(ValueError, match=r"timing_columns \['seconds'\] are not columns"):
         report.table(pd.DataFrame({"a": [1]}), "bad", timing_columns=["seconds"])
+    with pytest.raises(ValueError, match=r"provenance_columns \['trained'\] are not columns"):
+        report.table(pd.DataFrame({"a": [1]}), "bad", provenance_columns=["trained"])
     assert plt.fignum_exists(fig.number)     # outside a kernel nothing is displayed, so the figure stays open
     # A new execution starts a fresh manifest: outputs of an older version are no longer vouched for.
     Report("cpu", "01_x", tmp_path)

@@ -184,13 +184,25 @@ def test_compare_reports_verdicts(tmp_path):
     _table(ref, "01_a__mixed", head + "| orig | 66.4 ± 10.9 | 10 |\n")
     _table(run, "01_a__mixed", head + "| orig | 66.4 ± 10.9 | 12 |\n")
     (run / "tables" / "01_a__mixed.json").write_text(json.dumps({"reproduce": "compare", "timing_columns": ["n"]}))
+    # "reused" says how this execution got a run (stored vs trained now): the reference declares it provenance.
+    prov = "| row | WAR | train seconds | reused |\n|--|--|--|--|\n"
+    _table(ref, "01_a__prov", prov + "| orig | 66.4 | 80.0 | True |\n")
+    _table(run, "01_a__prov", prov + "| orig | 66.4 | 95.0 | False |\n")
+    (ref / "tables" / "01_a__prov.json").write_text(json.dumps(
+        {"reproduce": "compare", "timing_columns": ["train seconds"], "provenance_columns": ["reused"]}))
+    _table(ref, "01_a__undeclared", prov + "| orig | 66.4 | 80.0 | True |\n")
+    _table(run, "01_a__undeclared", prov + "| orig | 66.4 | 80.0 | False |\n")
     _ran(run, "01_a")
     verdicts = {c.name: c for c in compare_reports(run, ref)}
     assert {k: v.verdict for k, v in verdicts.items()} == {
         "01_a__same": "identical", "01_a__spread": "within spread", "01_a__diff": "different",
         "01_a__gone": "missing in this run", "01_a__new": "missing in reference",
-        "01_a__time": "timing, not compared", "02_other__t": "not run here", "01_a__mixed": "identical"}
+        "01_a__time": "timing, not compared", "02_other__t": "not run here", "01_a__mixed": "identical",
+        "01_a__prov": "identical", "01_a__undeclared": "different"}
     assert verdicts["01_a__mixed"].notes == ["timing columns not compared: n"]
+    assert verdicts["01_a__prov"].notes == ["timing columns not compared: train seconds",
+                                            "provenance columns not compared: reused"]
+    assert "column “reused”: reference `True` · this run `False`" in verdicts["01_a__undeclared"].details[0]
     details = verdicts["01_a__diff"].details
     assert len(details) == 2
     assert "row “orig”, column “WAR”: reference `66.4 ± 1.0` · this run `60.0 ± 1.0`" in details[0]
