@@ -57,9 +57,11 @@ _BUDGET: dict[str, dict[str, Any]] = {
     # cpu: clips of 12 frames at 48² (6 temporal × 36 spatial tokens) instead of the profile's 16 at 64²: 2.9× the
     # clips/s of the profile's geometry on one thread here (47 vs 16.5 clips/s, batch 16), which is what lets every
     # row run on 5 folds + 3 seeds in the budget (DESIGN: cheaper trainings before fewer replicates).
-    # epochs = 6, chosen on the calibration fold (9) to fit the 2-core budget: fine-tuned from the stand-in,
-    # Original and + augmentation (paper strength) ended at the same WAR with 6, 7 and 10 epochs (82.1 % and
-    # 50.0 % of 28 clips each; 52.5 s vs 86 s per run); 10 epochs put notebooks 04 + 05 at ≈ 2 h wall.
+    # epochs = 6 (10 before), chosen on the calibration fold (9) to fit the 2-core budget, which 10 epochs
+    # overran (notebooks 04 + 05 ≈ 2 h wall): fine-tuned from the stand-in, Original ended at 82.1 % WAR (of 28
+    # clips) after 6, 7 and 10 epochs and + augmentation (paper strength) at 50.0 % after each (the 6- and 7-epoch
+    # probes ran with 2 torch threads, the 10-epoch runs with 1; 52.5 s vs 86 s per run). The notebooks' own
+    # 1-thread 6-epoch runs of those two configs give 82.1 % and 60.7 % (thread count changes float rounding).
     "cpu": dict(epochs=6, report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
                 pretrain_epochs=30, pretrain_subjects=80, n_views=2,
                 geometry=(("num_frames", 12), ("resize", 54), ("crop", 48))),
