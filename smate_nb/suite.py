@@ -1053,7 +1053,8 @@ def write_reproduction(run_dir: Path, reference_dir: Path, profile: str) -> tupl
              "a cell `m ± s` whose means differ by at most the larger printed spread, or a number equal at the "
              "coarser printed precision of the two; **different** (the cells are listed); **missing** on either "
              "side. Tables of timings, throughput or memory measure the machine and are **timing, not compared** (so are "
-             "the timing columns a table declares). "
+             "the timing columns a table declares; so are its provenance columns, such as a run's `reused`, which say how "
+             "this execution got a number, not what it is). "
              "Reference tables of notebooks that did not run in this folder are **not run here**.", ""]
     if not (reference_dir / "tables").is_dir():
         summary = (f"Reproduction check: no reference tables at {_show(reference_dir)}/tables — nothing compared "
