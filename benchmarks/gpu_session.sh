@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# benchmarks/gpu_session.sh — every GPU check of the project in one device call (≈ 5–8 min on one H100/H200).
+# benchmarks/gpu_session.sh — every GPU check of the project in one device call (≤ 8 min on one H100/H200).
 #
 #   1. the CUDA-only tests (LBP and augmentation: GPU result == CPU result), skipped on CPU-only machines;
 #   2. benchmarks/gpu_engine_check.py — fit() on the GPU: bf16 autocast, on-device augmentation + LBP + Eq. 7
@@ -10,7 +10,13 @@
 #   5. benchmarks/gpu_tables_subset.py — Tables 2 and 4 at the paper's geometry in the `gpu` profile (lab fold 0,
 #      one seed, every row; stand-in pretraining then fine-tunes; SMATE_SESSION_TABLES_PROFILE, default gpu), with
 #      a short budget (SMATE_SESSION_TABLES_EPOCHS, default 3; SMATE_SESSION_PRETRAIN_EPOCHS, default 6) so the
-#      session stays ≤ 8 min; per-row wall time and accuracy appended to $OUT/table5.md, its JSON to gpu_check.log.
+#      session stays ≤ 8 min; per-row wall time and accuracy appended to $OUT/table5.md, its JSON to gpu_check.log;
+#   6. benchmarks/gpu_step_speed.py — the step-speed candidates (q/k/v split, bf16 residual stream, fused add +
+#      LayerNorm, max-autotune) against the current step, with the keep/drop rule, in what is left of the session's
+#      budget (SMATE_SESSION_BUDGET_S, default 480 s; rows that do not fit are reported "skipped: budget"; extra
+#      arguments in SMATE_SESSION_STEP_SPEED_ARGS). Its table is appended to $OUT/table5.md, its JSON to gpu_check.log.
+#      Every row, max-autotune included, in a call of its own (≈ 5–7 min on an H200, unmeasured):
+#          run(command="python3 benchmarks/gpu_step_speed.py --out $OUT --budget-s 500", timeout_s=560)
 #
 # On this workplace's device machine (nothing to carry):
 #     run(command="bash benchmarks/gpu_session.sh", timeout_s=560)      # ≈ 5 min on an H200
@@ -59,9 +65,24 @@ timeout 240 "$PYTHON" "$REPO/benchmarks/gpu_tables_subset.py" --profile "${SMATE
 S5=${PIPESTATUS[0]}
 { echo; sed 's/^# /# Step 5: /' "$TMP/subset/tables_subset.md" 2>/dev/null || echo "(no subset table: status $S5)"; } >>"$OUT/table5.md"
 
+LEFT=$(( ${SMATE_SESSION_BUDGET_S:-480} - SECONDS - 15 ))
+echo "== 6. step-speed candidates, ${LEFT} s left of the session budget ($(date -u +%T))" | tee -a "$TMP/extra.log"
+S6=0
+if (( LEFT >= 30 )); then
+  # shellcheck disable=SC2086  # the extra arguments are meant to split
+  timeout $(( LEFT + 60 )) "$PYTHON" "$REPO/benchmarks/gpu_step_speed.py" --out "$TMP/step_speed" --budget-s "$LEFT" \
+      ${SMATE_SESSION_STEP_SPEED_ARGS:-} 2>&1 | tee -a "$TMP/extra.log" | grep -E "^(==|   )"
+  S6=${PIPESTATUS[0]}
+  { echo; sed 's/^# /# Step 6: /' "$TMP/step_speed/step_speed.md" 2>/dev/null || echo "(no step-speed table: status $S6)"; } >>"$OUT/table5.md"
+else
+  echo "step 6 skipped: the session budget is spent (${LEFT} s left); run benchmarks/gpu_step_speed.py in a call of its own" \
+    | tee -a "$TMP/extra.log" >>"$OUT/table5.md"
+fi
+
 { echo; echo "######## gpu_session.sh: steps 1, 2, 4 and 5"; cat "$TMP/extra.log"
   echo "== engine_check.json"; cat "$TMP/engine_check.json" 2>/dev/null || echo "(not written)"
   echo "== tables_subset.json"; cat "$TMP/subset/tables_subset.json" 2>/dev/null || echo "(not written)"
-  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4, tables subset $S5"; } >>"$OUT/gpu_check.log"
-echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4, tables subset $S5"
-[[ $S1 == 0 && $S2 == 0 && $S3 == 0 && $S4 == 0 && $S5 == 0 ]]
+  echo "== step_speed.json"; cat "$TMP/step_speed/step_speed.json" 2>/dev/null || echo "(not written)"
+  echo "== status: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4, tables subset $S5, step speed $S6"; } >>"$OUT/gpu_check.log"
+echo "gpu_session: cuda tests $S1, engine check $S2, table 5 notebook $S3, second batch $S4, tables subset $S5, step speed $S6"
+[[ $S1 == 0 && $S2 == 0 && $S3 == 0 && $S4 == 0 && $S5 == 0 && $S6 == 0 ]]

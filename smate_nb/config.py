@@ -139,7 +139,9 @@ PROFILES: dict[str, Profile] = {
     # trainings' model steps, estimated from Table 5's measured H200 throughput (`Study.estimate_line`, printed
     # before each sweep), add up to ≈ 43 GPU-minutes (calibration 4.6, Table 2 15.4, Tables 3–4 18.3, comparison
     # 4.9; runs shared between tables counted in each). Data generation, evaluation and compile warm-up come on
-    # top and are unmeasured until a device runs benchmarks/gpu_session.sh, step 5.
+    # top and are unmeasured until a device runs benchmarks/gpu_session.sh, step 5. The step-speed switches
+    # (amp="bf16-stream", compile_mode="max-autotune", ModelSpec overrides fused_norm=True) stay off here until
+    # benchmarks/gpu_step_speed.py has measured them faster and equal in results on a GPU (none measured yet).
     "gpu": Profile(
         name="gpu", description="the paper's geometry on built-in data: ViViT-B/16x2 FE, SynthFER at 256², 25 frames, "
                                 "224² crops, one GPU",

@@ -30,7 +30,7 @@ import os
 import re
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -252,6 +252,7 @@ class StepTiming:
     baseline_memory_bytes: int
     final_loss: float
     params: int
+    losses: list[float] = field(default_factory=list)   # every step's loss, warm-up first (``record_losses``)
 
     @property
     def median_s(self) -> float:
@@ -313,7 +314,8 @@ def time_train_step(model: nn.Module, *, batch_size: int, optim: OptimSpec | Non
                     num_frames: int | None = None, image_size: int | None = None,
                     device: str | torch.device = "auto", steps: int = 10, warmup: int = 3, n_views: int = 0,
                     mix_prob: float | None = None, seed: int = 0, compile_mode: str | None = None,
-                    train_step: TrainStep | None = None) -> StepTiming:
+                    train_step: TrainStep | None = None, batches: int = 1,
+                    record_losses: bool = False, compile_backend: str = "inductor") -> StepTiming:
     """Time forward + backward + optimiser steps of ``model`` on random data, with the engine's step.
 
     The step is :func:`~smate_nb.engine.step.build_train_step` ``(model, optim, device)`` — what
@@ -331,8 +333,13 @@ def time_train_step(model: nn.Module, *, batch_size: int, optim: OptimSpec | Non
             profile's).
         n_views: augmented views per clip fed to mixed-token embedding (Eq. 7); 0 times the plain model
             (the Table 5 MACs). ``mix_prob``: the Eq. 7 draw probability (default: the model's own).
-        compile_mode: ``torch.compile`` mode when ``optim.compile``.
+        compile_mode: ``torch.compile`` mode when ``optim.compile`` (``None``: ``optim.compile_mode``);
+            ``compile_backend``: its backend (``"eager"``: dynamo tracing only, for CPU tests).
         train_step: time this ready step instead of building one.
+        batches: cycle through this many random batches (seeds ``seed``, ``seed + 1``, …), so that a loss
+            curve shows the model fitting a small fixed set rather than one batch.
+        record_losses: keep every step's loss in ``losses`` (read after the step's closing synchronisation,
+            so outside the timed interval; with CUDA it is one more host sync per step).
     Returns:
         a :class:`StepTiming`.
     """
@@ -346,31 +353,36 @@ def time_train_step(model: nn.Module, *, batch_size: int, optim: OptimSpec | Non
     if train_step is None:
         dev = resolve_device(device)
         train_step = build_train_step(model.to(dev), optim or OptimSpec(), dev, check_finite=False,
-                                      compile_mode=compile_mode)
+                                      compile_mode=compile_mode, compile_backend=compile_backend)
     ts = train_step
     dev = ts.device
     num_classes = getattr(cfg, "num_classes", 7)
     channels = getattr(cfg, "in_channels", 3)
-    clip, labels, views = random_batch(batch_size, num_frames, image_size, n_views=n_views,
-                                       num_classes=num_classes, channels=channels, device=dev, seed=seed)
+    if batches < 1:
+        raise ValueError(f"need batches ≥ 1 (got {batches})")
+    pool = [random_batch(batch_size, num_frames, image_size, n_views=n_views, num_classes=num_classes,
+                         channels=channels, device=dev, seed=seed + j) for j in range(batches)]
     p = mix_prob if mix_prob is not None else getattr(cfg, "mix_prob", 0.5)
     g = torch.Generator().manual_seed(seed + 1)
     mixes = [(torch.rand(batch_size, generator=g) < p).to(dev) if n_views else None for _ in range(warmup + steps)]
-    warm, timed = [], []
+    warm, timed, losses = [], [], []
     loss = torch.zeros(())
     with PeakMemory(dev) as pm:
         for i in range(warmup + steps):
+            clip, labels, views = pool[i % batches]
             _sync(dev)
             t0 = time.perf_counter()
             loss, _ = ts.step(clip, labels, views, mixes[i])
             _sync(dev)
             (warm if i < warmup else timed).append(time.perf_counter() - t0)
+            if record_losses:
+                losses.append(float(loss.item()))
     final = float(loss.item())
     return StepTiming(batch_size=batch_size, num_frames=num_frames, image_size=image_size, n_views=n_views,
                       device=str(dev), device_name=describe_device(dev)["name"], precision=ts.precision,
                       compiled=ts.compiled, optimizer_impl=ts.optimizer_impl, warmup_s=warm, step_s=timed,
                       peak_memory_bytes=pm.peak_bytes, memory_kind=pm.kind, baseline_memory_bytes=pm.baseline_bytes,
-                      final_loss=final, params=sum(q.numel() for q in ts.model.parameters()))
+                      final_loss=final, params=sum(q.numel() for q in ts.model.parameters()), losses=losses)
 
 
 # --------------------------------------------------------------------------- profiling

@@ -39,6 +39,7 @@ def test_resolve_amp_and_device():
     assert resolve_amp("auto", CPU) is None                       # fp32 on CPU
     assert resolve_amp("off", CPU) is None
     assert resolve_amp("bf16", CPU) is torch.bfloat16
+    assert resolve_amp("bf16-stream", CPU) is torch.bfloat16           # evaluation autocast of a bf16-stream run
     with pytest.raises(ValueError, match="fp16.*CUDA"):
         resolve_amp("fp16", CPU)
     with pytest.raises(ValueError, match="fp8"):
@@ -112,6 +113,66 @@ def test_compiled_step_matches_eager():
     for _ in range(2):
         assert torch.allclose(a(clip, labels)[0], b(clip, labels)[0], atol=1e-5)
     assert b.compiled and not a.compiled
+
+
+def test_bf16_stream_computes_in_bf16_and_updates_fp32_master_weights():
+    """``amp="bf16-stream"``: every block sees and returns bf16 (no autocast), the parameters stay fp32 and get fp32
+    gradients, and a step stays close to the fp32 step (bf16 rounding only)."""
+    from smate_nb.model.vivit import EncoderBlock
+
+    m = _smoke()
+    torch.nn.init.normal_(m.head.weight, std=0.1)
+    ref = _smoke()
+    ref.load_state_dict(m.state_dict())
+    st = build_train_step(m, OptimSpec(amp="bf16-stream"), CPU)
+    assert isinstance(st.forward, step_mod.Bf16Stream) and st.precision == "bf16-stream" and st.amp_dtype is torch.bfloat16
+    seen = []
+    for mod in m.modules():
+        if isinstance(mod, (EncoderBlock, torch.nn.LayerNorm, torch.nn.Linear)):
+            mod.register_forward_hook(lambda mo, i, o: seen.append((i[0].dtype, o.dtype)))
+    clip, labels = _batch()
+    views, mix = torch.rand(4, 2, 8, 3, 32, 32), torch.tensor([True, False, True, False])
+    loss, logits = st(clip, labels, views, mix, update=False)
+    assert seen and all(a == b == torch.bfloat16 for a, b in seen) and logits.dtype == torch.bfloat16
+    assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in m.parameters())
+    ref_loss = torch.nn.functional.cross_entropy(ref(clip, views, mix=mix), labels)
+    assert abs(loss.item() - ref_loss.item()) < 0.02 and loss.item() != ref_loss.item()
+    st.optimizer.step()
+    assert all(p.dtype == torch.float32 for p in m.parameters())
+
+
+def test_bf16_stream_compiles_and_trains_through_fit(tmp_path):
+    clip, labels = _batch(2, seed=2)
+    a = build_train_step(_smoke(), OptimSpec(amp="bf16-stream"), CPU)
+    b = build_train_step(_smoke(), OptimSpec(amp="bf16-stream", compile=True), CPU, compile_backend="eager")
+    for _ in range(2):
+        assert torch.allclose(a(clip, labels)[0], b(clip, labels)[0], atol=1e-5)
+    res = fit(tiny_config(optim={"epochs": 2, "amp": "bf16-stream"}), data=tiny_data(), root=tmp_path, progress=False)
+    assert res["step"]["precision"] == "bf16-stream" and res["config"]["optim"]["amp"] == "bf16-stream"
+    losses = [h["train_loss"] for h in res["history"]]
+    assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]
+
+
+def test_compile_mode_reaches_the_step_and_leaves_stored_keys_alone():
+    from smate_nb.engine.specs import ExperimentConfig
+
+    cfg = tiny_config()
+    d = cfg.to_dict()
+    assert d["optim"]["compile_mode"] == "default"
+    # A config with the default mode hashes as the same config did before the field existed.
+    d.pop("device")
+    d.pop("tag")                                        # empty tags are left out too
+    d["optim"].pop("compile_mode")
+    import hashlib
+
+    assert cfg.key() == hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    tuned = cfg.replace(optim={"compile": True, "compile_mode": "max-autotune"})
+    assert tuned.key() != cfg.replace(optim={"compile": True}).key()
+    assert ExperimentConfig.from_dict(json.loads(json.dumps(tuned.to_dict()))) == tuned
+    st = build_train_step(_smoke(), tuned.optim, CPU, compile_backend="eager")
+    assert st.settings()["compile_mode"] == "max-autotune" and st.compiled
+    with pytest.raises(ConfigError, match="compile_mode"):
+        cfg.replace(optim={"compile_mode": "fastest"}).validate()
 
 
 def test_the_benchmark_times_the_step_fit_trains_with(tmp_path, monkeypatch):

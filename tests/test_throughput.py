@@ -201,3 +201,21 @@ def test_benchmark_cli_writes_json(tmp_path):
     assert r["pipeline"]["clips"] == 4 and r["bound_by"] in ("data pipeline", "model step")
     assert r["serial_clips_per_s"] == pytest.approx(
         1 / (1 / r["pipeline"]["clips_per_s"] + 1 / r["model_step"]["clips_per_s"]))
+
+
+def test_time_train_step_records_a_loss_curve_over_a_cycled_pool():
+    """``batches`` cycles a fixed pool (the loss falls as the model fits it); ``record_losses`` keeps every step's."""
+    m = _smoke()
+    torch.nn.init.normal_(m.head.weight, std=0.1)
+    t = tp.time_train_step(m, batch_size=4, optim=tp.OptimSpec(lr=3e-3), device="cpu", steps=12, warmup=2,
+                           batches=2, record_losses=True)
+    assert len(t.losses) == 14 and t.losses[-1] == pytest.approx(t.final_loss)
+    assert sum(t.losses[-4:]) < sum(t.losses[:4])                     # two batches of random labels: memorised
+    # The same seeds give the same curve (the pool, the mixes and the model are all seeded).
+    again = _smoke()
+    torch.nn.init.normal_(again.head.weight, std=0.1)
+    u = tp.time_train_step(again, batch_size=4, optim=tp.OptimSpec(lr=3e-3), device="cpu", steps=12, warmup=2,
+                           batches=2, record_losses=True)
+    assert u.losses == t.losses
+    with pytest.raises(ValueError, match="batches"):
+        tp.time_train_step(m, batch_size=2, steps=1, batches=0)

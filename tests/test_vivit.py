@@ -140,3 +140,63 @@ def test_zero_centering_maps_inputs_to_minus_one_one():
     x = torch.rand(2, 8, 3, 32, 32)
     assert torch.allclose(a(x), b(2 * x - 1), atol=1e-5)
     assert not torch.allclose(a(x), b(x), atol=1e-3)
+
+
+# ----------------------------------------------------------------------------- speed switches: same function
+
+
+def _loss_and_grads(model, clip, labels):
+    model.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(model(clip), labels)
+    loss.backward()
+    return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("override", [{"qkv_layout": "einops"}, {"fused_norm": True}])
+def test_speed_switches_give_the_same_loss_and_gradients_bit_for_bit(override):
+    """Both switches rearrange memory traffic only: on the CPU (where ``add_layer_norm`` is the plain ops) the loss
+    and every gradient equal the default model's exactly, from the same weights."""
+    kw = dict(num_frames=8, image_size=32, num_classes=7, temporal_position="tpe_v2", tpe_mode="direction")
+    torch.manual_seed(0)
+    ref = build_vivit("vivit_smoke_fe", **kw)
+    torch.nn.init.normal_(ref.head.weight, std=0.1)          # a zero head would zero every gradient below it
+    other = build_vivit("vivit_smoke_fe", **kw, **override)
+    other.load_state_dict(ref.state_dict())                  # same parameter names: switches add no weights
+    clip, labels = torch.rand(3, 8, 3, 32, 32), torch.tensor([0, 3, 6])
+    (la, ga), (lb, gb) = _loss_and_grads(ref, clip, labels), _loss_and_grads(other, clip, labels)
+    assert torch.equal(la, lb) and all(torch.equal(a, b) for a, b in zip(ga, gb))
+    assert any(g.abs().sum() > 0 for g in ga[:4])            # the gradients reach the tokenizer
+
+
+def test_split_heads_layouts_are_the_same_views_and_the_reference_split():
+    from smate_nb.model.vivit import split_heads
+
+    qkv = torch.randn(2, 5, 3 * 12)
+    u, e = split_heads(qkv, 3, "unbind"), split_heads(qkv, 3, "einops")
+    d = 12
+    q_ref = qkv[..., :d].reshape(2, 5, 3, 4).transpose(1, 2)                 # heads of q, written out
+    v_ref = qkv[..., 2 * d:].reshape(2, 5, 3, 4).transpose(1, 2)
+    for a, b in zip(u, e):
+        assert a.shape == (2, 3, 5, 4) and torch.equal(a, b) and a.stride() == b.stride()
+        assert a.data_ptr() != 0 and a.untyped_storage().data_ptr() == qkv.untyped_storage().data_ptr()   # views
+    assert torch.equal(u[0], q_ref) and torch.equal(u[2], v_ref)
+    with pytest.raises(ValueError, match="qkv_layout"):
+        split_heads(qkv, 3, "packed")
+    with pytest.raises(ValueError, match="qkv_layout"):
+        build_vivit("vivit_smoke_fe", num_frames=8, image_size=32, num_classes=7, qkv_layout="packed")
+
+
+def test_unbind_split_copies_less_in_backward():
+    """The reason for the default: the profiler counts fewer copied elements per forward + backward."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "qkv_layout_copies.py"
+    spec = importlib.util.spec_from_file_location("qkv_layout_copies", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.copies("vivit_smoke_fe", batch=2)["layouts"]
+    assert res["unbind"]["bitwise_equal_to_first"] and res["einops"]["bitwise_equal_to_first"]
+    # Per attention layer the einops split copies its [B, L, 3D] gradient once more (2 layers here).
+    b, length, d = 2 * 4, 17, 32                                          # spatial: B·n_t clips of N + 1 tokens
+    assert res["einops"]["copied_elements"] - res["unbind"]["copied_elements"] >= b * length * 3 * d

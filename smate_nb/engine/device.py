@@ -18,7 +18,7 @@ import torch
 
 __all__ = ["resolve_device", "resolve_amp", "configure_backends", "describe_device", "device_name"]
 
-_AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_AMP = {"bf16": torch.bfloat16, "bf16-stream": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -59,14 +59,15 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
 
     ``"auto"`` means bf16 on a CUDA device that supports it and fp32 elsewhere (bf16 on a CPU without AMX
     is slower than fp32); ``"off"`` disables autocast; ``"fp16"`` needs CUDA (it trains with a gradient
-    scaler).
+    scaler); ``"bf16-stream"`` trains without autocast on bf16 copies of the weights
+    (:class:`~smate_nb.engine.step.Bf16Stream`) and evaluates under bf16 autocast, hence bf16 here.
     """
     if amp == "off":
         return None
     if amp == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
     if amp not in _AMP:
-        raise ValueError(f"OptimSpec.amp = {amp!r}; choose 'auto', 'bf16', 'fp16' or 'off'")
+        raise ValueError(f"OptimSpec.amp = {amp!r}; choose 'auto', 'bf16', 'bf16-stream', 'fp16' or 'off'")
     if amp == "fp16" and device.type != "cuda":
         raise ValueError("OptimSpec.amp = 'fp16' needs a CUDA device; use 'auto' or 'off' on the CPU")
     return _AMP[amp]

@@ -38,7 +38,7 @@ from .evaluation import DistInfo, predict
 from .inputs import InputPipeline
 from .model import build_model
 from .specs import ExperimentConfig
-from .step import NonFiniteLossError, build_train_step, lr_factor
+from .step import NonFiniteLossError, build_train_step, compute_module, lr_factor
 from .store import Claim, InvalidResultError, load_result, quarantine, run_dir, write_result
 
 __all__ = ["fit", "seed_everything"]
@@ -160,7 +160,8 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
     init_report = getattr(model, "init_report", None)
     wrap = None
     if dist_info.world > 1:
-        wrap = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        wrap = nn.parallel.DistributedDataParallel(compute_module(model, o),
+                                                   device_ids=[device.index] if device.type == "cuda" else None)
     step = build_train_step(model, o, device, wrap=wrap)
     pipeline = InputPipeline(d, pre)
     per_rank_batch = max(1, o.batch_size // dist_info.world)

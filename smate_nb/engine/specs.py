@@ -23,10 +23,16 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["ConfigError", "DataSpec", "ModelSpec", "PreprocSpec", "OptimSpec", "ExperimentConfig",
-           "AMP_CHOICES", "LBP_MODES", "DATASETS"]
+           "AMP_CHOICES", "COMPILE_MODES", "LBP_MODES", "DATASETS"]
 
-#: Accepted ``OptimSpec.amp`` values: ``auto`` → bf16 autocast on CUDA, fp32 on CPU.
-AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+#: Accepted ``OptimSpec.amp`` values: ``auto`` → bf16 autocast on CUDA, fp32 on CPU; ``bf16-stream`` → no
+#: autocast: the step runs the model on bf16 copies of its fp32 parameters (:class:`~smate_nb.engine.step.Bf16Stream`).
+AMP_CHOICES = ("auto", "bf16", "bf16-stream", "fp16", "off")
+#: Accepted ``OptimSpec.compile_mode`` values (``torch.compile``'s ``mode``; ``default`` = its default).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: Fields left out of :meth:`ExperimentConfig.key` while they hold this default — fields added after results
+#: were stored, so that every stored result keeps its key: ``(section, field, default)``.
+_KEY_IF_NOT_DEFAULT = (("optim", "compile_mode", "default"),)
 #: How LBP enters a row *without* mixed tokens (the paper does not say; with mixing LBP is one more view).
 LBP_MODES = ("replace", "input")
 #: Datasets the engine can load (``custom:*`` names are for datasets passed to ``fit(data=...)``).
@@ -134,8 +140,9 @@ class PreprocSpec:
 class OptimSpec:
     """AdamW with linear warm-up then cosine decay (per optimiser step), cross-entropy with
     ``label_smoothing``, global gradient-norm clipping at ``grad_clip`` (0 = off), gradient accumulation
-    over ``accum_steps`` micro-batches; ``amp`` autocast precision (``auto`` = bf16 on CUDA, fp32 on CPU);
-    ``compile`` wraps the model in ``torch.compile``. ``eval_every``: also score the first test set every that
+    over ``accum_steps`` micro-batches; ``amp`` autocast precision (``auto`` = bf16 on CUDA, fp32 on CPU;
+    ``bf16-stream``: bf16 activations and residual stream, fp32 master weights, no autocast);
+    ``compile`` wraps the model in ``torch.compile`` with ``compile_mode``. ``eval_every``: also score the first test set every that
     many epochs (0: only at the end) — the history then holds ``test_war`` per scored epoch, for learning
     curves; it does not change training."""
 
@@ -149,6 +156,7 @@ class OptimSpec:
     accum_steps: int = 1
     compile: bool = False
     amp: str = "auto"
+    compile_mode: str = "default"
     num_workers: int = 0
     eval_batch_size: int = 32
     eval_every: int = 0
@@ -196,6 +204,9 @@ class ExperimentConfig:
         d.pop("device")
         if not d["tag"]:
             d.pop("tag")
+        for section, name, default in _KEY_IF_NOT_DEFAULT:
+            if d[section].get(name) == default:
+                d[section].pop(name)
         if self.data.dataset.startswith("synthfer"):
             from ..data.synthfer import GENERATOR_VERSION
 
@@ -284,6 +295,7 @@ class ExperimentConfig:
               o.label_smoothing, "a number in [0, 1)")
         _need(o.amp in AMP_CHOICES, "optim.amp", o.amp, f"one of {AMP_CHOICES}")
         _need(isinstance(o.compile, bool), "optim.compile", o.compile, "True or False")
+        _need(o.compile_mode in COMPILE_MODES, "optim.compile_mode", o.compile_mode, f"one of {COMPILE_MODES}")
         _need(_is_int(self.seed) and self.seed >= 0, "seed", self.seed, "an integer ≥ 0")
         _need(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
               "device", self.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")

@@ -15,6 +15,14 @@ Each encoder is a stack of pre-norm blocks (Eqs. 4–5) with multi-head
 self-attention (Eq. 3, through ``torch.nn.functional.scaled_dot_product_attention``
 so GPUs use flash / memory-efficient kernels) and a GELU MLP, closed by its
 own LayerNorm (Scenic's ``encoder_norm``; the temporal one is the final norm).
+
+Two implementation switches change speed, not the function (issue 13's step-speed candidates):
+``qkv_layout`` — how the fused q/k/v projection is split into heads (``"unbind"``, the default, whose
+backward writes the q/k/v gradient once, straight into the projection's layout; ``"einops"``, the earlier
+split, whose backward copies it once more to re-order it — same values bit for bit; the elements copied are
+counted by ``benchmarks/qkv_layout_copies.py``) — and ``fused_norm``
+(the residual add before each block's second LayerNorm and that LayerNorm computed by one
+``torch.compile``-generated kernel on CUDA, :func:`add_layer_norm`; plain ops elsewhere, same values).
 """
 from __future__ import annotations
 
@@ -30,7 +38,11 @@ from .position import (TEMPORAL_POSITIONS, TPE_MODES, FixedTemporalEncoding, Lea
                        interpolate_embedding, make_temporal_position)
 from .tokens import MixedTokenEmbedding, TubeletEmbedding
 
-__all__ = ["ViViTConfig", "VIVIT_CONFIGS", "EncoderBlock", "Encoder", "ViViTFE", "build_vivit"]
+__all__ = ["ViViTConfig", "VIVIT_CONFIGS", "QKV_LAYOUTS", "split_heads", "add_layer_norm", "EncoderBlock", "Encoder",
+           "ViViTFE", "build_vivit"]
+
+#: How :func:`split_heads` cuts the fused q/k/v projection into heads (see the module docstring).
+QKV_LAYOUTS = ("unbind", "einops")
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class ViViTConfig:
     attention_dropout: float = 0.0
     drop_path: float = 0.0
     layer_norm_eps: float = 1e-6
+    qkv_layout: str = "unbind"
+    fused_norm: bool = False
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -121,7 +135,8 @@ class ViViTConfig:
         for name in ("dropout", "attention_dropout", "drop_path"):
             v = getattr(self, name)
             need(isinstance(v, num) and 0 <= float(v) < 1, name, "a rate in [0, 1)")
-        for name in ("tpe_normalized", "zero_centering"):
+        need(self.qkv_layout in QKV_LAYOUTS, "qkv_layout", f"one of {QKV_LAYOUTS}")
+        for name in ("tpe_normalized", "zero_centering", "fused_norm"):
             need(isinstance(getattr(self, name), bool), name, "True or False")
         need(self.temporal_cls_position is None or isinstance(self.temporal_cls_position, bool),
              "temporal_cls_position", "None (auto), True or False")
@@ -148,24 +163,43 @@ def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
     return x * keep / (1.0 - rate)
 
 
+def split_heads(qkv: torch.Tensor, heads: int, layout: str = "unbind") -> tuple[torch.Tensor, ...]:
+    """Cut the fused projection ``[B, L, 3·D]`` (q | k | v, each head-major) into q, k, v ``[B, heads, L, D_h]``.
+
+    Both layouts return the same strided views of ``qkv`` (forward bit-identical); they differ in backward.
+    ``"unbind"``: view ``[B, L, 3, heads, D_h]``, unbind the 3, transpose — the gradients of q, k and v are
+    stacked once into ``[B, L, 3, heads, D_h]``, which *is* the projection's layout. ``"einops"`` (the earlier
+    code): ``rearrange(..., "b l (three h d) -> three b h l d")`` — the stack lands in ``[3, B, heads, L, D_h]``
+    and is copied again to reach the projection's layout.
+    """
+    if layout == "einops":
+        return tuple(rearrange(qkv, "b l (three h d) -> three b h l d", three=3, h=heads))
+    if layout != "unbind":
+        raise ValueError(f"qkv_layout = {layout!r}; choose one of {QKV_LAYOUTS}")
+    b, length, _ = qkv.shape
+    return tuple(t.transpose(1, 2) for t in qkv.view(b, length, 3, heads, -1).unbind(2))
+
+
 class MultiHeadSelfAttention(nn.Module):
     """Eq. 3 with k heads: ``softmax(Q Kᵀ / √D_h) V`` per head, D_h = D / k.
 
-    ``forward(z)``: ``[B, L, D] → [B, L, D]``.
+    ``forward(z)``: ``[B, L, D] → [B, L, D]``. ``qkv_layout``: see :func:`split_heads`.
     """
 
-    def __init__(self, dim: int, heads: int, attention_dropout: float = 0.0) -> None:
+    def __init__(self, dim: int, heads: int, attention_dropout: float = 0.0, qkv_layout: str = "unbind") -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"hidden size {dim} is not divisible by {heads} heads")
-        self.heads = heads
+        if qkv_layout not in QKV_LAYOUTS:
+            raise ValueError(f"qkv_layout = {qkv_layout!r}; choose one of {QKV_LAYOUTS}")
+        self.heads, self.qkv_layout = heads, qkv_layout
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
         self.attention_dropout = attention_dropout
 
     def forward(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
         """``attn_bias``: optional float ``[L, L]`` added to every head's logits (SDPA's float mask)."""
-        q, k, v = rearrange(self.qkv(z), "b l (three h d) -> three b h l d", three=3, h=self.heads)
+        q, k, v = split_heads(self.qkv(z), self.heads, self.qkv_layout)
         mask = None if attn_bias is None else attn_bias.to(q.dtype)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                              dropout_p=self.attention_dropout if self.training else 0.0)
@@ -173,11 +207,35 @@ class MultiHeadSelfAttention(nn.Module):
 
     def attention_probs(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
         """The softmax weights of Eq. 3 written out (for pictures; eval only): ``[B, heads, L, L]``."""
-        q, k, _ = rearrange(self.qkv(z), "b l (three h d) -> three b h l d", three=3, h=self.heads)
+        q, k, _ = split_heads(self.qkv(z), self.heads, self.qkv_layout)
         logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
         if attn_bias is not None:
             logits = logits + attn_bias
         return logits.softmax(-1)
+
+
+def _add_layer_norm(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                    eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    s = x + y
+    return s, F.layer_norm(s, s.shape[-1:], weight, bias, eps)
+
+
+_compiled_add_layer_norm: Any = None
+
+
+def add_layer_norm(x: torch.Tensor, y: torch.Tensor, norm: nn.LayerNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """The residual add and the LayerNorm after it: ``(x + y, norm(x + y))``, both ``[..., D]``.
+
+    On CUDA (outside an enclosing ``torch.compile``) this is one ``torch.compile``-generated kernel for the
+    forward and one for the backward, instead of an add kernel and a LayerNorm kernel each reading the sum
+    back; elsewhere — the CPU, or inside a compiled model, whose compiler fuses it anyway — the plain ops.
+    """
+    global _compiled_add_layer_norm
+    if x.is_cuda and not torch.compiler.is_compiling():
+        if _compiled_add_layer_norm is None:
+            _compiled_add_layer_norm = torch.compile(_add_layer_norm, fullgraph=True)
+        return _compiled_add_layer_norm(x, y, norm.weight, norm.bias, norm.eps)
+    return _add_layer_norm(x, y, norm.weight, norm.bias, norm.eps)
 
 
 class EncoderBlock(nn.Module):
@@ -188,10 +246,12 @@ class EncoderBlock(nn.Module):
     """
 
     def __init__(self, dim: int, heads: int, mlp_dim: int, dropout: float = 0.0,
-                 attention_dropout: float = 0.0, drop_path: float = 0.0, eps: float = 1e-6) -> None:
+                 attention_dropout: float = 0.0, drop_path: float = 0.0, eps: float = 1e-6, *,
+                 qkv_layout: str = "unbind", fused_norm: bool = False) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = MultiHeadSelfAttention(dim, heads, attention_dropout)
+        self.attn = MultiHeadSelfAttention(dim, heads, attention_dropout, qkv_layout)
+        self.fused_norm = fused_norm
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout),
                                  nn.Linear(mlp_dim, dim), nn.Dropout(dropout))
@@ -199,8 +259,13 @@ class EncoderBlock(nn.Module):
         self.drop_path = drop_path
 
     def forward(self, z: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
-        y = z + drop_path(self.dropout(self.attn(self.norm1(z), attn_bias)), self.drop_path, self.training)  # Eq. 4
-        return y + drop_path(self.mlp(self.norm2(y)), self.drop_path, self.training)                        # Eq. 5
+        a = drop_path(self.dropout(self.attn(self.norm1(z), attn_bias)), self.drop_path, self.training)
+        if self.fused_norm:
+            y, h = add_layer_norm(z, a, self.norm2)                                # Eq. 4 and the next LN
+        else:
+            y = z + a                                                              # Eq. 4
+            h = self.norm2(y)
+        return y + drop_path(self.mlp(h), self.drop_path, self.training)           # Eq. 5
 
 
 class Encoder(nn.Module):
@@ -208,11 +273,13 @@ class Encoder(nn.Module):
     ``attn_bias [L, L]`` is added to the attention logits of every block."""
 
     def __init__(self, depth: int, dim: int, heads: int, mlp_dim: int, dropout: float = 0.0,
-                 attention_dropout: float = 0.0, drop_path: float = 0.0, eps: float = 1e-6) -> None:
+                 attention_dropout: float = 0.0, drop_path: float = 0.0, eps: float = 1e-6, *,
+                 qkv_layout: str = "unbind", fused_norm: bool = False) -> None:
         super().__init__()
         # Stochastic depth grows linearly with depth, as in Scenic's ViViT.
         rates = [drop_path * i / max(depth - 1, 1) for i in range(depth)]
-        self.blocks = nn.ModuleList(EncoderBlock(dim, heads, mlp_dim, dropout, attention_dropout, r, eps)
+        self.blocks = nn.ModuleList(EncoderBlock(dim, heads, mlp_dim, dropout, attention_dropout, r, eps,
+                                                 qkv_layout=qkv_layout, fused_norm=fused_norm)
                                     for r in rates)
         self.norm = nn.LayerNorm(dim, eps=eps)
 
@@ -265,14 +332,15 @@ class ViViTFE(nn.Module):
         self.mixer = MixedTokenEmbedding(c.mix_prob)
         self.spatial_cls = nn.Parameter(torch.zeros(1, 1, c.dim))
         self.spatial_position = LearnedPositionEmbedding(n_h * n_w + 1, c.dim)
+        speed = {"qkv_layout": c.qkv_layout, "fused_norm": c.fused_norm}   # implementation only, same function
         self.spatial_encoder = Encoder(c.spatial_depth, c.dim, c.heads, c.mlp_dim, c.dropout,
-                                       c.attention_dropout, c.drop_path, c.layer_norm_eps)
+                                       c.attention_dropout, c.drop_path, c.layer_norm_eps, **speed)
         self.temporal_cls = nn.Parameter(torch.zeros(1, 1, c.dim))
         positioned = n_t + 1 if c.cls_takes_temporal_position else n_t
         self.temporal_position = make_temporal_position(c.temporal_position, positioned, c.dim, c.tpe_alpha,
                                                         c.tpe_normalized, c.tpe_mode, c.tpe_scale, c.tpe_dropout)
         self.temporal_encoder = Encoder(c.temporal_depth, c.dim, c.heads, c.mlp_dim, c.dropout,
-                                        c.attention_dropout, c.drop_path, c.layer_norm_eps)
+                                        c.attention_dropout, c.drop_path, c.layer_norm_eps, **speed)
         self.head = nn.Linear(c.dim, c.num_classes)
         self._init_weights()
 
