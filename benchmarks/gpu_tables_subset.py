@@ -27,6 +27,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from smate_nb.engine.data import render_synthfer  # noqa: E402
 from smate_nb.engine.device import describe_device  # noqa: E402
 from smate_nb.engine.sweeps import SweepError, _visible_gpus, sweep  # noqa: E402
 from smate_nb.experiments import ablations  # noqa: E402
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = ([r for r in pos.runs if r.label("block") in ("pretraining", "table2")]
             + [r for r in pre.runs if r.label("block") == "table4"])
     gpus = _visible_gpus()
+    # The data first, on every CPU core, timed on its own (the trainings below then find it complete).
+    render = render_synthfer(runs[0].config.data, progress=False)
+    print(f"SynthFER data: {render}", flush=True)
     t0 = time.perf_counter()
     rows, status = [], 0
     for stage in sorted({r.label("stage") for r in runs}):
@@ -71,19 +75,27 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"profile": args.profile, "device": describe_device("auto"), "visible_gpus": len(gpus),
            "multi_gpu_sweep": f"{len(gpus)} workers, one per GPU" if len(gpus) >= 2 else
            f"skipped: {len(gpus)} GPU visible (one worker per GPU needs ≥ 2)",
-           "choices": choices, "budget": ablations.budget(args.profile, **over), "wall_s": time.perf_counter() - t0,
+           "synthfer_render": render, "choices": choices, "budget": ablations.budget(args.profile, **over), "wall_s": time.perf_counter() - t0,
            "rows": table}
     write_json(out / "tables_subset.json", doc)
     lines = [f"# Tables 2 and 4, one fold — profile `{args.profile}` on {doc['device']['name']}", "",
              f"{len(table)} rows, {len(seen)} distinct trainings, {doc['wall_s'] / 60:.1f} min wall; multi-GPU sweep: "
              f"{doc['multi_gpu_sweep']}. TPE reading `{args.tpe_mode}`, α = 1 (given, not calibrated). Lab fold 0, seed "
-             "0: a pipeline and timing check, not a result.", "",
+             "0: a pipeline and timing check, not a result.", "", _render_line(runs[0].config.data, render), "",
              "| block | row | status | WAR % | train s | train clips | epochs |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['block']} | {r['row']} | {r['status']} | {r['WAR %']} | {r['train s']} | {r['train clips']} | "
               f"{r['epochs']} |" for r in table]
     write_text(out / "tables_subset.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return status
+
+
+def _render_line(spec, r: dict) -> str:
+    what = f"SynthFER data `{spec.dataset}` at {spec.image_size}² ({spec.subjects} subjects)"
+    if r.get("reused"):
+        return f"{what}: already complete, reused (no rendering timed in this run)."
+    return (f"{what}: {r['generated_frames']} frames rendered in {r['wall_s']:.1f} s wall on {r['workers']} processes = "
+            f"**{r['frames_per_s']:.0f} frames/s** ({r['render_fps_per_worker']:.0f} per process).")
 
 
 if __name__ == "__main__":

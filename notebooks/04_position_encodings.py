@@ -55,6 +55,8 @@ wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
 alpha_folds = None           # lab folds of the α block (cpu: [0, 1, 2])
 epochs = None                # fine-tuning epochs of every row (cpu: 6)
 length_factors = [1.5, 2.0]  # test clips with this many times the trained temporal tokens
+init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
+                             # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
 retrain = False
 
 # %%
@@ -83,7 +85,7 @@ from smate_nb.report import Report
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
 report = Report(profile, "04_position_encodings", reports_root)
-overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, alpha_folds=alpha_folds, epochs=epochs)
+overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, alpha_folds=alpha_folds, epochs=epochs, init=init)
 B = ablations.budget(profile, **overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
       f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs, stand-in pretraining "

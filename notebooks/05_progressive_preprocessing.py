@@ -44,6 +44,8 @@ reports_root = None
 report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
 wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
 epochs = None                # fine-tuning epochs of every row (cpu: 6)
+init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
+                             # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
 retrain = False
 
 # %%
@@ -73,7 +75,7 @@ from smate_nb.report import Report
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
 report = Report(profile, "05_progressive_preprocessing", reports_root)
-overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs)
+overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs, init=init)
 B = ablations.budget(profile, **overrides)
 choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retrain, **overrides)
 report.record_runs(cal_results)
@@ -113,7 +115,8 @@ axes[0].set_ylabel("training loss"); axes[1].set_ylabel("test WAR (%)"); axes[1]
 for ax in axes:
     ax.set_xlabel("epoch"); ax.grid(alpha=0.3)
 axes[0].legend(fontsize=8)
-fig.suptitle(f"Calibration fold {B['calibration_fold']}: from scratch vs fine-tuned from the stand-in")
+fig.suptitle(f"Calibration fold {B['calibration_fold']}: from scratch vs fine-tuned from "
+             f"{'the stand-in' if B['init'] is None else 'the checkpoint ' + str(B['init'])}")
 fig.tight_layout()
 report.figure(fig, "stall_curves");
 stall_table = pd.DataFrame(rows)

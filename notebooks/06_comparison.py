@@ -38,6 +38,8 @@ reports_root = None
 report_folds = None          # lab folds (cpu: [0, 1, 2, 3, 4]) — the ablations' replicates
 wild_seeds = None            # wild seeds (cpu: [0, 1, 2])
 epochs = None                # fine-tuning epochs of the ViViT rows (cpu: 10)
+init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
+                             # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
 retrain = False
 
 # %%
@@ -69,7 +71,7 @@ from smate_nb.report import Report
 P = get_profile(profile)
 threads = configure_threads(P.torch_threads)
 report = Report(profile, "06_comparison", reports_root)
-overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs)
+overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs, init=init)
 choices, _, _, _ = ablations.calibrate(profile, retrain=retrain, **overrides)
 study = comparison.comparison_study(profile, choices, **overrides)
 print(f"profile {profile}: {study.distinct} distinct trainings; TPE-v2 as `{choices['tpe_mode']}`; torch threads {threads}")

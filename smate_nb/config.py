@@ -142,6 +142,9 @@ PROFILES: dict[str, Profile] = {
     # top and are unmeasured until a device runs benchmarks/gpu_session.sh, step 5. The step-speed switches
     # (amp="bf16-stream", compile_mode="max-autotune", ModelSpec overrides fused_norm=True) stay off here until
     # benchmarks/gpu_step_speed.py has measured them faster and equal in results on a GPU (none measured yet).
+    # SynthFER at 256² renders on every core (smate_nb.engine.data.render_synthfer; byte-identical for any count).
+    # Measured on the 2-core CPU VM, 8 subjects: lab 1,417 frames in 18.0 s on 1 process, 9.7 s on 2 (147 frames/s);
+    # wild (XVID) 4,397 frames in 41.5 s on 2 (106 frames/s). The device figure comes with gpu_session.sh, step 5.
     "gpu": Profile(
         name="gpu", description="the paper's geometry on built-in data: ViViT-B/16x2 FE, SynthFER at 256², 25 frames, "
                                 "224² crops, one GPU",

@@ -312,6 +312,39 @@ class PathStr(Param):
         return 123
 
 
+class ViTCheckpoint(Param):
+    """``None`` or a local ViT-B/16 ``.safetensors`` file (timm or Hugging Face layout) that exists, for a profile
+    whose model is ``vivit_b_16x2_fe`` (the checkpoint's ViT-B/16 blocks fit no smaller model). Nothing downloads."""
+
+    def convert(self, value, ctx):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
+            return None
+        if not (isinstance(value, os.PathLike) or (isinstance(value, str) and value.strip())):
+            raise _Invalid()
+        path = Path(os.fspath(value)).expanduser()
+        if path.suffix != ".safetensors":
+            raise _Invalid(f"{path} is not a .safetensors file")
+        if not path.is_file():
+            raise _Invalid(f"no file {path}", note="give the path of a ViT-B/16 checkpoint you already have")
+        if "profile" in ctx:
+            from .config import get_profile
+
+            arch = get_profile(ctx["profile"]).model.arch
+            if arch != "vivit_b_16x2_fe":
+                raise _Invalid(f"the {ctx['profile']!r} profile's model is {arch}; a ViT-B/16 checkpoint fits "
+                               "vivit_b_16x2_fe only", note="use profile 'gpu' or 'paper', or init=None")
+        return value
+
+    def describe(self, ctx):
+        return "None, or the path of a local ViT-B/16 .safetensors file (profiles gpu / paper)"
+
+    def example(self, ctx):
+        return None
+
+    def bad_example(self):
+        return 123
+
+
 class Optional(Param):
     """``None`` or ``inner``. The strings ``"None"`` / ``"null"`` become ``None`` unless ``inner`` takes strings."""
 
@@ -614,7 +647,7 @@ SPECS: dict[str, dict[str, Param]] = {
         small_crops=Optional(ListOf(Int(min=1), example=[64, 128]), none_means="the profile's default"),
         batch_size=Optional(Int(min=1), none_means="the profile's default"),
         device=Str(("auto", "cpu", "cuda"), pattern=r"cuda:\d+"),
-        precision=Str(("auto", "bf16", "fp16", "off")),
+        precision=Str(("auto", "bf16", "bf16-stream", "fp16", "off")),
         compile_model=Bool(),
         warmup_steps=Optional(Int(min=0), none_means="the profile's default"),
         timed_steps=Optional(Int(min=1), none_means="the profile's default"),
@@ -638,12 +671,14 @@ SPECS: dict[str, dict[str, Param]] = {
         alpha_folds=Optional(FoldList(), none_means="the study's α folds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
         length_factors=ListOf(Float(min=1, exclusive_min=True, max=8), min_len=1, example=[1.5, 2.0]),
+        init=ViTCheckpoint(),
         retrain=Bool(),
     ),
     "comparison": notebook_spec(
         report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
+        init=ViTCheckpoint(),
         retrain=Bool(),
     ),
     "summary": notebook_spec(),
@@ -651,6 +686,7 @@ SPECS: dict[str, dict[str, Param]] = {
         report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
+        init=ViTCheckpoint(),
         retrain=Bool(),
     ),
 }

@@ -164,3 +164,38 @@ def test_gpu_time_estimate_follows_its_formula_and_is_printed_before_a_gpu_sweep
     assert "1 distinct trainings, ≈" in capsys.readouterr().out          # printed before a gpu-profile sweep
     Study("t", "smoke", {}, study.runs).run()
     assert "GPU-minutes" not in capsys.readouterr().out                   # not for smoke / cpu
+
+
+def test_a_user_checkpoint_replaces_the_stand_in_in_every_study(tmp_path):
+    """``init=<ViT-B/16 .safetensors>``: no stand-in pretraining is trained; every fine-tuned row (and the stall
+    block's fine-tuned rows, labelled ``checkpoint``) starts from the file; the from-scratch rows stay scratch."""
+    from smate_nb.experiments import ablations
+
+    ckpt = str(tmp_path / "vit_b16.safetensors")
+    choices = {"tpe_mode": "direction", "tpe_v1_alpha": 1.0, "tpe_v1_normalized": False, "tpe_v2_alpha": 1.0,
+               "tpe_v2_normalized": False}
+    cal = ablations.calibration_study("gpu", init=ckpt)
+    assert ablations.pretraining("gpu", ablations.budget("gpu", init=ckpt)) is None
+    assert not [r for r in cal.runs if r.label("block") == "pretraining"] and cal.choices["pretraining"] is None
+    stall = [r for r in cal.runs if r.label("block") == "stall"]
+    assert {r.label("init") for r in stall} == {"scratch", "checkpoint"}
+    assert all(r.config.model.init == (ckpt if r.label("init") == "checkpoint" else "scratch") for r in stall)
+    for study in (ablations.position_study("gpu", choices, init=ckpt), ablations.preprocessing_study("gpu", choices, init=ckpt)):
+        assert study.runs and all(r.config.model.init == ckpt for r in study.runs)
+    default = ablations.position_study("gpu", choices)                   # without it: the stand-in, as before
+    assert default.runs[0].label("block") == "pretraining"
+    assert all(r.config.model.init.startswith("run:") for r in default.runs[1:])
+
+
+def test_the_init_parameter_is_checked_before_any_work(tmp_path):
+    from smate_nb.params import ParameterError, validate
+
+    good = tmp_path / "vit_b16.safetensors"
+    good.write_bytes(b"")
+    assert validate("position_encodings", {"profile": "gpu", "init": str(good)})["init"] == str(good)
+    assert validate("comparison", {"profile": "cpu", "init": None})["init"] is None
+    for profile, value, why in (("gpu", str(tmp_path / "missing.safetensors"), "no file"),
+                                ("gpu", str(tmp_path / "vit.bin"), "not a .safetensors"),
+                                ("cpu", str(good), "fits vivit_b_16x2_fe only")):
+        with pytest.raises(ParameterError, match=why):
+            validate("progressive_preprocessing", {"profile": profile, "init": value})

@@ -51,6 +51,7 @@ def test_gpu_session_runs_every_step_on_cpu(tmp_path):
     md = (out / "table5.md").read_text()
     assert "# Second pass: batch 3 at 224²" in md and md.count("## table5_throughput") == 2
     assert "# Step 5: Tables 2 and 4, one fold — profile `smoke`" in md and md.count("| table4 |") == 4
+    assert "SynthFER data `synthfer-lab` at 64² (8 subjects):" in md     # rendered by step 2 already: reused here
     log = (out / "gpu_check.log").read_text()
     assert "== 1. CUDA tests" in log and "== engine_check.json" in log and '"ok": true' in log
     assert "== tables_subset.json" in log and '"multi_gpu_sweep": "skipped' in log

@@ -356,3 +356,24 @@ def test_lab_pose_widens_the_per_sequence_placement_and_keys_its_folder(tmp_path
     plain = hashlib.sha256(json.dumps({"config": cfg1.to_dict(), "version": sf.GENERATOR_VERSION},
                                       sort_keys=True).encode()).hexdigest()
     assert cfg1.digest() != plain                                       # an older pose-blind folder is not reused
+
+
+def test_render_synthfer_times_a_fresh_folder_and_says_when_it_reused_one(tmp_path, monkeypatch):
+    """The engine's generation (every core) with its rate: frames ÷ wall seconds of the run that rendered them."""
+    from dataclasses import replace
+
+    from smate_nb.config import get_profile
+    from smate_nb.engine.data import render_synthfer
+
+    monkeypatch.setenv("SMATE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SMATE_CACHE", str(tmp_path / "cache"))
+    spec = replace(get_profile("smoke").lab, subjects=2, image_size=48)
+    first = render_synthfer(spec, progress=False)
+    assert not first["reused"] and first["workers"] == max(1, os.cpu_count() or 1)
+    frames = len(list((Path(first["root"]) / "cohn-kanade-images").rglob("*.png")))    # the CK+ layout on disk
+    assert first["generated_frames"] == frames > 0
+    assert first["frames_per_s"] == pytest.approx(first["generated_frames"] / first["wall_s"])
+    again = render_synthfer(spec, progress=False)
+    assert again["reused"] and again["root"] == first["root"]
+    with pytest.raises(ValueError, match="synthfer-lab"):
+        render_synthfer(replace(spec, dataset="ckplus"))

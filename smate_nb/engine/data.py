@@ -16,7 +16,7 @@ import pandas as pd
 from ..data.clips import LONG_POLICY, SHORT_POLICY, ClipDataset, FaceAlign, Resize
 from ..data.manifest import ManifestError
 
-__all__ = ["load_data", "datasets_for", "make_loader", "train_clips"]
+__all__ = ["load_data", "render_synthfer", "datasets_for", "make_loader", "train_clips"]
 
 
 def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
@@ -32,6 +32,33 @@ def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, fo
                        image_size=image_size, progress=progress, workers=max(1, os.cpu_count() or 1), **knobs)
     df.attrs["root"] = str(root)
     return df, root
+
+
+def render_synthfer(spec: Any, *, progress: bool = True) -> dict[str, Any]:
+    """Generate (or reuse) the SynthFER data of a ``DataSpec`` on every core, exactly as :func:`load_data` does, and
+    say how fast: :func:`smate_nb.data.synthfer.last_run` of its folder (``generated_frames``, ``wall_s``,
+    ``render_s``, ``workers``, ``render_fps_per_worker``), ``frames_per_s`` (generated frames ÷ wall seconds) and
+    ``reused`` (the folder was already complete: nothing was rendered by this call; the figures are the earlier
+    run's, or absent).
+
+    Raises:
+        ValueError: ``spec.dataset`` is not ``synthfer-lab`` / ``synthfer-wild``.
+    """
+    from ..data import synthfer as sf
+    from ..data.paths import data_root
+
+    if spec.dataset not in ("synthfer-lab", "synthfer-wild"):
+        raise ValueError(f"render_synthfer: DataSpec.dataset = {spec.dataset!r}; need 'synthfer-lab' or 'synthfer-wild'")
+    knobs = dict(getattr(spec, "synth_knobs", ()))
+    cfg = sf.make_config("lab" if spec.dataset == "synthfer-lab" else "wild", subjects=spec.subjects,
+                         seed=spec.data_seed, image_size=spec.image_size, **knobs)
+    before = sf.last_run(data_root() / sf.dataset_dirname(cfg))
+    _, root = _synthfer_tables(spec.dataset, spec.subjects, spec.data_seed, spec.image_size, spec.folds, progress, knobs)
+    run = sf.last_run(root) or {}
+    reused = run == (before or {})
+    frames, wall = run.get("generated_frames"), run.get("wall_s")
+    return {**run, "root": str(root), "reused": reused,
+            "frames_per_s": frames / wall if frames and wall else None}
 
 
 def load_data(spec: Any, *, progress: bool = True, cache_dir: Any = None,

@@ -95,12 +95,15 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     ``pretrain_subjects`` (0 → no stand-in pretraining: the ``paper`` profile fine-tunes a checkpoint the user
     gives as ``init``, or trains from scratch), ``n_views`` (augmented views of Eq. 7), ``lbp_mode``,
     ``augment_overrides``, ``lab_knobs`` (SynthFER-lab generator knobs, :data:`LAB_KNOBS`), ``geometry``
-    (``(field, value)`` pairs replacing the profile's clip geometry for every run of the study). ``None``
+    (``(field, value)`` pairs replacing the profile's clip geometry for every run of the study), ``init`` (a local
+    ViT-B/16 ``.safetensors`` file every row fine-tunes from instead of the stand-in pretraining, which is then not
+    trained; ``None``: the stand-in where the budget has one, else the profile's ``ModelSpec.init``). ``None``
     overrides are ignored."""
     p = get_profile(profile)
     kind = profile if profile in _BUDGET else "cpu"
     b = dict(_BUDGET[kind])
     b.setdefault("geometry", ())
+    b.setdefault("init", None)
     b.update(calibration_fold=p.lab.folds - 1, lbp_mode="replace", augment_overrides=(), lab_knobs=LAB_KNOBS)
     b.update({k: v for k, v in overrides.items() if v is not None})
     for k in ("report_folds", "wild_seeds", "alpha_folds"):
@@ -115,7 +118,7 @@ def pretraining(profile: str, b: dict[str, Any]) -> ExperimentConfig | None:
     """The stand-in pretraining run (learned temporal embedding, no augmentation, a separate SynthFER-lab
     corpus of generation seed 1), or None when the budget has none."""
     p = get_profile(profile)
-    if not b["pretrain_epochs"] or not p.lab.dataset.startswith("synthfer"):
+    if b.get("init") or not b["pretrain_epochs"] or not p.lab.dataset.startswith("synthfer"):
         return None
     from dataclasses import replace as _replace
 
@@ -140,7 +143,7 @@ def base_config(profile: str, dataset: str, b: dict[str, Any]) -> ExperimentConf
     """The config every row of the ablations starts from on ``dataset`` (``lab`` / ``wild``)."""
     p = get_profile(profile)
     pre = pretraining(profile, b)
-    init = f"run:{pre.key()}" if pre is not None else p.model.init
+    init = b.get("init") or (f"run:{pre.key()}" if pre is not None else p.model.init)
     return p.experiment(dataset, data=study_data(profile, dataset, b), model={"init": init},
                         optim={"epochs": b["epochs"]})
 
@@ -207,6 +210,8 @@ def calibration_study(profile: str, mode: str | None = None, **budget_overrides:
     pre = pretraining(profile, b)
     if pre is not None:
         runs.append(Run(pre, (("block", "pretraining"), ("row", "stand-in"), ("stage", 0))))
+    if pre is not None or b.get("init"):
+        start = "stand-in" if pre is not None else "checkpoint"                  # what the fine-tuned rows start from
         scratch = p.experiment("lab", data=study_data(profile, "lab", b), optim={"eval_every": 1})  # from scratch
         tuned = lab.replace(optim={"eval_every": 1})
         for row in ("Original", "Crop, flip, rotate, color jitter"):
@@ -215,7 +220,7 @@ def calibration_study(profile: str, mode: str | None = None, **budget_overrides:
                                                           "strength": "paper", "stage": 0}, preproc=pre_row))
         for row, strength in (("Original", "paper"), *(("Crop, flip, rotate, color jitter", k) for k in STRENGTHS)):
             pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS[strength])
-            runs.append(_run(tuned, "lab", fold, seed, {"block": "stall", "row": row, "init": "stand-in",
+            runs.append(_run(tuned, "lab", fold, seed, {"block": "stall", "row": row, "init": start,
                                                         "strength": strength}, preproc=pre_row))
     for kind in ("tpe_v1", "tpe_v2"):
         for m in MODES:
@@ -276,7 +281,7 @@ def choose(frame: Any) -> dict[str, Any]:
     Returns the choices and the evidence (the WAR of every candidate).
     """
     aug = frame.iloc[0:0] if "strength" not in frame else \
-        frame[(frame["block"] == "stall") & (frame["init"] == "stand-in") & (frame["row"] != "Original")]
+        frame[(frame["block"] == "stall") & (frame["init"] != "scratch") & (frame["row"] != "Original")]
     strength = "paper"
     if len(aug):
         by = aug.groupby("strength")["WAR"].mean()
