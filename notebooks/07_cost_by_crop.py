@@ -71,7 +71,7 @@ small_tubelet = None           # None → the big model's tubelet (2×16×16), s
 small_crops = None             # None → smoke, cpu: all crops; paper: none
 batch_size = None              # clips per step; None → smoke 2, cpu 4, paper 32
 device = "auto"                # auto | cpu | cuda
-precision = "auto"             # autocast: auto (bf16 on GPU, fp32 on CPU) | bf16 | fp16 | off (fp32; TF32 on GPU)
+precision = "auto"             # auto (bf16 on GPU, fp32 on CPU) | bf16 | bf16-stream | fp16 | off (fp32; TF32 on GPU)
 compile_model = False          # torch.compile the timed models
 warmup_steps = None            # None → smoke 1, cpu 1, paper 3
 timed_steps = None             # None → smoke 2, cpu 5, paper 10
@@ -604,6 +604,10 @@ pipe_table
 # fp32 (TF32 matrix products) → bf16 autocast → `torch.compile` (fuses LayerNorm, GELU, residual adds and casts),
 # and, for the attention kernel, bf16 with PyTorch's math attention instead of flash. The optimiser is the engine's
 # (fused AdamW on a GPU) in every variant. By default this runs in the `paper` profile only.
+#
+# The step-speed candidates beyond this (a bf16 residual stream with fp32 master weights — `precision="bf16-stream"`
+# here —, a fused residual add + LayerNorm, the q/k/v split, `max-autotune`) are tried one at a time, with a loss-curve
+# check and a stated keep/drop rule, by `benchmarks/gpu_step_speed.py`; its table is not in this notebook.
 #
 # **Measured so far** on one H200 (committed under `reports/gpu/h200/`; `reports/gpu/README.md` also has batch 64
 # and 128, the compiled runs and a step profile saying what bounds the step). The cell reads the committed table:
