@@ -65,7 +65,12 @@ timeout 240 "$PYTHON" "$REPO/benchmarks/gpu_tables_subset.py" --profile "${SMATE
 S5=${PIPESTATUS[0]}
 { echo; sed 's/^# /# Step 5: /' "$TMP/subset/tables_subset.md" 2>/dev/null || echo "(no subset table: status $S5)"; } >>"$OUT/table5.md"
 
-LEFT=$(( ${SMATE_SESSION_BUDGET_S:-480} - SECONDS - 15 ))
+BUDGET="${SMATE_SESSION_BUDGET_S:-480}"
+if [[ ! "$BUDGET" =~ ^[0-9]+$ ]]; then
+  echo "SMATE_SESSION_BUDGET_S=$BUDGET is not a whole number of seconds; using 480" | tee -a "$TMP/extra.log"
+  BUDGET=480
+fi
+LEFT=$(( BUDGET - SECONDS - 15 ))
 echo "== 6. step-speed candidates, ${LEFT} s left of the session budget ($(date -u +%T))" | tee -a "$TMP/extra.log"
 S6=0
 if (( LEFT >= 30 )); then
@@ -79,7 +84,7 @@ else
     | tee -a "$TMP/extra.log" >>"$OUT/table5.md"
 fi
 
-{ echo; echo "######## gpu_session.sh: steps 1, 2, 4 and 5"; cat "$TMP/extra.log"
+{ echo; echo "######## gpu_session.sh: steps 1, 2, 4, 5 and 6"; cat "$TMP/extra.log"
   echo "== engine_check.json"; cat "$TMP/engine_check.json" 2>/dev/null || echo "(not written)"
   echo "== tables_subset.json"; cat "$TMP/subset/tables_subset.json" 2>/dev/null || echo "(not written)"
   echo "== step_speed.json"; cat "$TMP/step_speed/step_speed.json" 2>/dev/null || echo "(not written)"

@@ -36,9 +36,10 @@ Otherwise it is *dropped* (slower / not faster, or results differ). The *after* 
 Nothing is changed in the profiles by this script: adopting a kept change is a one-line edit of the ``gpu``
 profile (``smate_nb/config.py``) that a session with the figures makes and records.
 
-``--budget-s``: before each row the script estimates its time from the rows already run; a row that would end
-past the budget is reported as ``skipped: budget`` (never silently left out). Order: eager rows first, then
-compiled, ``max-autotune`` last.
+``--budget-s``: before each row the script estimates its time from the rows already run (the first compiled row:
+``--first-compile-s``); a row that would end past the budget is reported as ``skipped: budget`` (never silently
+left out). Order: eager rows first, then compiled, ``max-autotune`` last. The JSON and Markdown are rewritten
+after every row, and a SIGTERM (``timeout``) stops the run keeping them, the running row marked as killed.
 
     python benchmarks/gpu_step_speed.py --out $OUT/step_speed                 # on a GPU, ≈ 5–7 min
     python benchmarks/gpu_step_speed.py --device cpu --arch vivit_smoke_fe --frames 8 --image-size 32 \\
@@ -53,6 +54,7 @@ import argparse
 import gc
 import math
 import os
+import signal
 import statistics
 import sys
 import time
@@ -153,10 +155,13 @@ def decide(candidate: Row, before: Row, seed_noise: float) -> dict[str, Any]:
     """The decision rule of the module docstring for one candidate row against the *before* row of its mode."""
     if candidate.status != "ok" or before.status != "ok":
         return {"decision": "not decided", "why": f"row {candidate.status}; before {before.status}"}
+    if not math.isfinite(seed_noise):
+        return {"decision": "not decided", "why": "no seed-noise figure (the noise row or the eager before row "
+                                                  "did not run), so equality in results cannot be judged"}
     speedup = before.result["median_ms"] / candidate.result["median_ms"]
     dloss = _mean_abs_diff(candidate.result["losses"], before.result["losses"])
     faster = candidate.result["median_ms"] <= (1 - FASTER_BY) * before.result["median_ms"]
-    equal = math.isfinite(seed_noise) and dloss <= EQUAL_FRACTION * seed_noise
+    equal = dloss <= EQUAL_FRACTION * seed_noise
     why = []
     if not faster:
         why.append(f"not faster (×{speedup:.3f})")
@@ -166,14 +171,22 @@ def decide(candidate: Row, before: Row, seed_noise: float) -> dict[str, Any]:
             "why": "; ".join(why) or "faster and equal in results"}
 
 
-def _estimate(row: Row, rows: list[Row]) -> float:
-    """Seconds a row will take, from the rows already run (0 when nothing comparable has run yet)."""
+def _estimate(row: Row, rows: list[Row], first_compile_s: float) -> float:
+    """Seconds a row will take: the longest comparable row already run; before any, ``first_compile_s`` for a
+    compiled row (×4 for ``max-autotune``) and 0 for an eager one."""
     same = [r.result["wall_s"] for r in rows if r.status == "ok" and r.mode == row.mode
             and ("max-autotune" in r.change) == ("max-autotune" in row.change)]
     if same:
         return max(same)
+    if row.mode == "eager":
+        return 0.0
     compiled = [r.result["wall_s"] for r in rows if r.status == "ok" and r.mode == "compiled"]
-    return 4 * max(compiled) if compiled and "max-autotune" in row.change else 0.0
+    base = max(compiled) if compiled else first_compile_s
+    return 4 * base if "max-autotune" in row.change else base
+
+
+class _Killed(BaseException):
+    """SIGTERM (``timeout``) arrived: stop, keep what has been measured."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", type=int, default=4, help="random batches cycled through")
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--budget-s", type=float, default=420.0)
+    ap.add_argument("--first-compile-s", type=float, default=90.0,
+                    help="estimated seconds of the first compiled row (H200, inductor: the first step took 35–39 s)")
     ap.add_argument("--no-compile", action="store_true", help="eager rows only")
     ap.add_argument("--compile-backend", default="inductor", help="'eager' traces with dynamo only (CPU tests)")
     a = ap.parse_args(argv)
@@ -209,51 +224,71 @@ def main(argv: list[str] | None = None) -> int:
         rows += [_row("before", "compiled", "before")]
         rows += [_row(c, "compiled", "candidate", (c,)) for c in COMPILED_CHANGES if c != "max-autotune"]
     t_start = time.perf_counter()
+    decisions: dict[tuple[str, str], dict[str, Any]] = {}
+    noise = {"value": math.nan}
+
+    def snapshot(final: bool) -> dict[str, Any]:
+        """Write the JSON and Markdown of every row so far (after each row, so a killed run keeps its figures)."""
+        doc = {"device": describe_device(dev), "torch": torch.__version__, "arch": a.arch, "frames": a.frames,
+               "image_size": a.image_size, "batch": a.batch, "steps": a.steps, "warmup": a.warmup,
+               "batches": a.batches, "lr": a.lr, "macs_per_clip": macs, "peak_flops": peak, "peak_row": peak_row,
+               "rule": {"faster_by": FASTER_BY, "equal_fraction_of_seed_noise": EQUAL_FRACTION},
+               "seed_noise_mean_abs_dloss": noise["value"], "goals_mfu_percent": GOALS, "complete": final,
+               "wall_s": time.perf_counter() - t_start,
+               "rows": [{"name": r.name, "mode": r.mode, "role": r.role, "change": r.change, "optim": r.optim,
+                         "model": r.model, "seed": r.seed, "status": r.status, **r.result,
+                         **(decisions.get((r.mode, r.change), {}) if r.role == "candidate" else {})} for r in rows]}
+        write_json(out / "step_speed.json", doc)
+        write_text(out / "step_speed.md", render(doc))
+        return doc
 
     def run_rows(todo: list[Row]) -> None:
         for row in todo:
-            est = _estimate(row, rows)
+            est = _estimate(row, rows, a.first_compile_s)
             if time.perf_counter() - t_start + est > a.budget_s:
                 row.status = f"skipped: budget ({a.budget_s:.0f} s; estimated {est:.0f} s more)"
             else:
                 print(f"== {row.mode}: {row.name} ({time.perf_counter() - t_start:.0f} s)", flush=True)
+                row.status = "killed while running (SIGTERM)"        # what stays if the process is stopped now
                 _run(row, a, dev, macs, peak)
             print(f"   {row.status}" + (f": {row.result['median_ms']:.1f} ms, {row.result['mfu_percent']:.1f} % MFU"
                                         if row.status == "ok" else ""), flush=True)
+            snapshot(False)
 
-    run_rows(rows)
-    before = {m: next(r for r in rows if r.role == "before" and r.mode == m) for m in ("eager", "compiled")
-              if any(r.mode == m for r in rows)}
-    noise_row = next(r for r in rows if r.role == "noise")
-    seed_noise = (_mean_abs_diff(noise_row.result["losses"], before["eager"].result["losses"])
-                  if noise_row.status == "ok" and before["eager"].status == "ok" else math.nan)
-    if not a.no_compile:
-        late = [_row("max-autotune", "compiled", "candidate", ("max-autotune",))]
-        rows += late
-        run_rows(late)
-    decisions = {(r.mode, r.change): decide(r, before[r.mode], seed_noise) for r in rows if r.role == "candidate"}
-    for mode in before:
-        kept = tuple(c for (m, c), d in decisions.items() if m == mode and d["decision"] == "keep")
-        after = _row("after: " + (" + ".join(kept) or "no change kept"), mode, "after", kept)
-        rows.append(after)
-        if kept:
-            run_rows([after])
-        elif before[mode].status == "ok":
-            after.status, after.result = "same as before (nothing kept)", dict(before[mode].result)
-        else:
-            after.status = f"same as before (nothing kept; before: {before[mode].status})"
+    def on_term(signum: int, frame: Any) -> None:
+        raise _Killed()
 
-    doc = {"device": describe_device(dev), "torch": torch.__version__, "arch": a.arch, "frames": a.frames,
-           "image_size": a.image_size, "batch": a.batch, "steps": a.steps, "warmup": a.warmup,
-           "batches": a.batches, "lr": a.lr, "macs_per_clip": macs, "peak_flops": peak, "peak_row": peak_row,
-           "rule": {"faster_by": FASTER_BY, "equal_fraction_of_seed_noise": EQUAL_FRACTION},
-           "seed_noise_mean_abs_dloss": seed_noise, "goals_mfu_percent": GOALS,
-           "wall_s": time.perf_counter() - t_start,
-           "rows": [{"name": r.name, "mode": r.mode, "role": r.role, "change": r.change, "optim": r.optim,
-                     "model": r.model, "seed": r.seed, "status": r.status, **r.result,
-                     **(decisions.get((r.mode, r.change), {}) if r.role == "candidate" else {})} for r in rows]}
-    write_json(out / "step_speed.json", doc)
-    write_text(out / "step_speed.md", render(doc))
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        run_rows(rows)
+        before = {m: next(r for r in rows if r.role == "before" and r.mode == m) for m in ("eager", "compiled")
+                  if any(r.mode == m for r in rows)}
+        noise_row = next(r for r in rows if r.role == "noise")
+        if noise_row.status == "ok" and before["eager"].status == "ok":
+            noise["value"] = _mean_abs_diff(noise_row.result["losses"], before["eager"].result["losses"])
+        if not a.no_compile:
+            late = [_row("max-autotune", "compiled", "candidate", ("max-autotune",))]
+            rows.extend(late)
+            run_rows(late)
+        decisions.update({(r.mode, r.change): decide(r, before[r.mode], noise["value"])
+                          for r in rows if r.role == "candidate"})
+        for mode in before:
+            kept = tuple(c for (m, c), d in decisions.items() if m == mode and d["decision"] == "keep")
+            after = _row("after: " + (" + ".join(kept) or "no change kept"), mode, "after", kept)
+            rows.append(after)
+            if kept:
+                run_rows([after])
+            elif before[mode].status == "ok":
+                after.status, after.result = "same as before (nothing kept)", dict(before[mode].result)
+            else:
+                after.status = f"same as before (nothing kept; before: {before[mode].status})"
+    except _Killed:
+        print("stopped by SIGTERM: the rows measured so far are written", flush=True)
+        snapshot(False)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    doc = snapshot(True)
     _plot(doc, out / "step_speed_losses.png")
     print(render(doc))
     failed = [r for r in rows if not (r.status == "ok" or r.status.startswith(("skipped", "same as before")))]
@@ -272,7 +307,8 @@ def render(doc: dict[str, Any]) -> str:
              f"Rule: keep a change when its median step is ≥ {100 * doc['rule']['faster_by']:.0f} % below the "
              f"*before* step's and its mean |Δ loss| ≤ {doc['rule']['equal_fraction_of_seed_noise']} × the seed "
              f"noise ({doc['seed_noise_mean_abs_dloss']:.2e}: *before* vs another init seed). Total "
-             f"{doc['wall_s']:.0f} s.", "",
+             f"{doc['wall_s']:.0f} s." + ("" if doc.get("complete", True) else
+                                          " **Incomplete: the run stopped before every row was decided.**"), "",
              "| mode | row | median step (ms) [min, max] | clips/s | MFU % | peak mem (GiB) | first step (s) | "
              "mean abs Δloss vs before | decision |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(doc["rows"], key=lambda r: r["mode"] != "eager"):     # eager first, run order within

@@ -1,30 +1,52 @@
-"""Elements moved by copy kernels in one forward + backward of a ViViT-FE, per ``qkv_layout``.
+"""Elements written by copy operations in one forward + backward of a ViViT-FE, per ``qkv_layout``.
 
-Counts the ``aten::copy_`` calls recorded by the torch profiler (with their input shapes) and the ones
-under ``aten::stack`` / ``aten::cat``, for each layout of :func:`smate_nb.model.vivit.split_heads`, on
-the CPU, and checks that the loss and every gradient agree bit for bit. A layout that copies less moves
-less memory on any device; whether that is *faster* on a GPU is measured by ``benchmarks/gpu_step_speed.py``.
+Every aten operation dispatched in the forward and the backward pass is seen through a
+:class:`~torch.utils._python_dispatch.TorchDispatchMode`; the elements written by the copies among them
+(``copy_``, ``clone`` — what ``reshape`` / ``contiguous`` of a non-contiguous tensor run —, ``stack``, ``cat``,
+``_to_copy``) are summed, for each layout of :func:`smate_nb.model.vivit.split_heads`, on the CPU; the loss and
+every gradient are checked to agree bit for bit between the layouts. A layout that copies less moves less memory
+on any device; whether that is *faster* on a GPU is measured by ``benchmarks/gpu_step_speed.py``.
 
     python benchmarks/qkv_layout_copies.py [--arch vivit_cpu_fe] [--batch 4]
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import json
-import math
 import sys
 from pathlib import Path
 
 import torch
-from torch.profiler import ProfilerActivity, profile
+from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from smate_nb.model.vivit import QKV_LAYOUTS, VIVIT_CONFIGS, build_vivit  # noqa: E402
 
+COPIES = ("copy_", "clone", "stack", "cat", "_to_copy")
+
+
+class CopyCounter(TorchDispatchMode):
+    """Counts the calls of :data:`COPIES` and the elements each writes (its destination / output)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: collections.Counter[str] = collections.Counter()
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = func.overloadpacket.__name__
+        if name in COPIES:
+            written = args[0] if name == "copy_" else out
+            self.elements[name] += written.numel()
+            self.calls[name] += 1
+        return out
+
 
 def copies(arch: str = "vivit_cpu_fe", batch: int = 4, seed: int = 0) -> dict:
-    """Per layout: ``copied_elements`` (sum over ``aten::copy_`` calls of their destination's elements),
-    ``copy_calls``, and whether loss and gradients equal those of the first layout bit for bit."""
+    """Per layout: ``copied_elements`` (all copies), ``by_op`` (elements per operation), ``calls``, and whether
+    loss and gradients equal those of the first layout bit for bit."""
     torch.manual_seed(seed)
     c = VIVIT_CONFIGS[arch]
     clip = torch.rand(batch, c.num_frames, c.in_channels, c.image_size, c.image_size)
@@ -43,15 +65,14 @@ def copies(arch: str = "vivit_cpu_fe", batch: int = 4, seed: int = 0) -> dict:
             return loss
 
         run()   # warm-up (first-call allocations)
-        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        with CopyCounter() as counter:
             loss = run()
-        n = [math.prod(e.input_shapes[0]) for e in prof.events() if e.name == "aten::copy_" and e.input_shapes
-             and e.input_shapes[0]]
         grads = [p.grad.clone() for p in model.parameters()]
         if ref is None:
             ref = (loss.detach(), grads)
         same = bool(torch.equal(loss.detach(), ref[0]) and all(torch.equal(a, b) for a, b in zip(grads, ref[1])))
-        out[layout] = {"copied_elements": int(sum(n)), "copy_calls": len(n), "bitwise_equal_to_first": same}
+        out[layout] = {"copied_elements": int(sum(counter.elements.values())), "by_op": dict(counter.elements),
+                       "calls": dict(counter.calls), "bitwise_equal_to_first": same}
     return {"arch": arch, "batch": batch, "device": "cpu", "layouts": out}
 
 

@@ -88,8 +88,7 @@ report = Report(profile, "04_position_encodings", reports_root)
 overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, alpha_folds=alpha_folds, epochs=epochs, init=init)
 B = ablations.budget(profile, **overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
-      f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs, stand-in pretraining "
-      f"{'none' if not B['pretrain_epochs'] else str(B['pretrain_epochs']) + ' epochs on ' + str(B['pretrain_subjects']) + ' people'}; "
+      f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs from {ablations.start_description(profile, B)}; "
       f"lab knobs {dict(B['lab_knobs'])}, clip geometry {dict(B['geometry']) or 'the profile’s'}; torch threads {threads}")
 
 # %% [markdown]

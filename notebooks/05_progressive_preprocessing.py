@@ -115,13 +115,13 @@ axes[0].set_ylabel("training loss"); axes[1].set_ylabel("test WAR (%)"); axes[1]
 for ax in axes:
     ax.set_xlabel("epoch"); ax.grid(alpha=0.3)
 axes[0].legend(fontsize=8)
-fig.suptitle(f"Calibration fold {B['calibration_fold']}: from scratch vs fine-tuned from "
-             f"{'the stand-in' if B['init'] is None else 'the checkpoint ' + str(B['init'])}")
+start = ablations.start_description(profile, B)
+fig.suptitle(f"Calibration fold {B['calibration_fold']}: from scratch vs fine-tuned from {start}")
 fig.tight_layout()
 report.figure(fig, "stall_curves");
 stall_table = pd.DataFrame(rows)
-report.table(stall_table, "stall", caption="Calibration fold: from scratch vs the stand-in, without and with "
-             "augmentation", meta={**B, "choices": choices})
+report.table(stall_table, "stall", caption=f"Calibration fold: from scratch vs fine-tuned from {start}, without and "
+             "with augmentation", meta={**B, "choices": choices})
 stall_table
 
 # %% [markdown]

@@ -186,7 +186,8 @@ for dataset in ("lab", "wild"):
         continue
     lines.append(f"**{dataset}.** " + "; ".join(f"{r['comparison']}: {r['mean Δ WAR (pts)']:+.1f} pts {r['95 % CI']} → "
                                                  f"*{r['verdict']}*" for _, r in sub.iterrows()) + ".")
-lines.append("The ViViT rows start from the stand-in pretraining, the CNN baselines from scratch (no pretrained "
+lines.append(f"The ViViT rows start from {ablations.start_description(profile, study.parameters)}, the CNN "
+             "baselines from scratch (no pretrained "
              "weights can be fetched for them either): a gap in SMaTE's favour is partly that head start; a gap against "
              "it survives it. Reported rows cannot be set against these.")
 Markdown("\n\n".join(lines))

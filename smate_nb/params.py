@@ -333,7 +333,9 @@ class ViTCheckpoint(Param):
             if arch != "vivit_b_16x2_fe":
                 raise _Invalid(f"the {ctx['profile']!r} profile's model is {arch}; a ViT-B/16 checkpoint fits "
                                "vivit_b_16x2_fe only", note="use profile 'gpu' or 'paper', or init=None")
-        return value
+        # Absolute, so the runs' key does not depend on the working directory. The key names the path, not the
+        # file's bytes: replacing the file at the same path needs retrain=True (or a new path).
+        return str(path.resolve())
 
     def describe(self, ctx):
         return "None, or the path of a local ViT-B/16 .safetensors file (profiles gpu / paper)"

@@ -173,6 +173,8 @@ def test_compile_mode_reaches_the_step_and_leaves_stored_keys_alone():
     assert st.settings()["compile_mode"] == "max-autotune" and st.compiled
     with pytest.raises(ConfigError, match="compile_mode"):
         cfg.replace(optim={"compile_mode": "fastest"}).validate()
+    with pytest.raises(ConfigError, match="unless optim.compile"):          # a mode without compiling: refused
+        cfg.replace(optim={"compile_mode": "max-autotune"}).validate()
 
 
 def test_the_benchmark_times_the_step_fit_trains_with(tmp_path, monkeypatch):

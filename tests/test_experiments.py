@@ -187,12 +187,14 @@ def test_a_user_checkpoint_replaces_the_stand_in_in_every_study(tmp_path):
     assert all(r.config.model.init.startswith("run:") for r in default.runs[1:])
 
 
-def test_the_init_parameter_is_checked_before_any_work(tmp_path):
+def test_the_init_parameter_is_checked_before_any_work(tmp_path, monkeypatch):
     from smate_nb.params import ParameterError, validate
 
     good = tmp_path / "vit_b16.safetensors"
     good.write_bytes(b"")
-    assert validate("position_encodings", {"profile": "gpu", "init": str(good)})["init"] == str(good)
+    assert validate("position_encodings", {"profile": "gpu", "init": str(good)})["init"] == str(good.resolve())
+    monkeypatch.chdir(tmp_path)                                  # a relative path becomes absolute (the runs' key)
+    assert validate("comparison", {"profile": "paper", "init": "vit_b16.safetensors"})["init"] == str(good.resolve())
     assert validate("comparison", {"profile": "cpu", "init": None})["init"] is None
     for profile, value, why in (("gpu", str(tmp_path / "missing.safetensors"), "no file"),
                                 ("gpu", str(tmp_path / "vit.bin"), "not a .safetensors"),

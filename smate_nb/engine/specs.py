@@ -296,6 +296,8 @@ class ExperimentConfig:
         _need(o.amp in AMP_CHOICES, "optim.amp", o.amp, f"one of {AMP_CHOICES}")
         _need(isinstance(o.compile, bool), "optim.compile", o.compile, "True or False")
         _need(o.compile_mode in COMPILE_MODES, "optim.compile_mode", o.compile_mode, f"one of {COMPILE_MODES}")
+        _need(o.compile or o.compile_mode == "default", "optim.compile_mode", o.compile_mode,
+              "'default' unless optim.compile = True (a mode without compilation would only change the run's key)")
         _need(_is_int(self.seed) and self.seed >= 0, "seed", self.seed, "an integer ≥ 0")
         _need(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
               "device", self.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")

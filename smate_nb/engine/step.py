@@ -63,6 +63,8 @@ def _to_bf16(x: Any) -> Any:
         return x.to(torch.bfloat16) if x.is_floating_point() else x
     if isinstance(x, (list, tuple)):
         return type(x)(_to_bf16(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _to_bf16(v) for k, v in x.items()}
     return x
 
 

@@ -128,6 +128,16 @@ def pretraining(profile: str, b: dict[str, Any]) -> ExperimentConfig | None:
                         tag="pretraining stand-in for Kinetics-400")
 
 
+def start_description(profile: str, b: dict[str, Any]) -> str:
+    """What every fine-tuned row of the studies starts from, in words (notebooks' text and study parameters):
+    the stand-in pretraining, the user's checkpoint (``init``), or the profile's own ``ModelSpec.init``."""
+    if b.get("init"):
+        return f"the checkpoint {b['init']} (no stand-in pretraining)"
+    if pretraining(profile, b) is not None:
+        return f"the stand-in pretraining ({b['pretrain_epochs']} epochs on {b['pretrain_subjects']} people)"
+    return f"the profile's init ({get_profile(profile).model.init}; no stand-in pretraining)"
+
+
 def study_data(profile: str, dataset: str, b: dict[str, Any]) -> Any:
     """The :class:`~smate_nb.engine.specs.DataSpec` of the ablations (and the comparison) on ``dataset``: the
     profile's, with :data:`LAB_KNOBS` on SynthFER-lab."""

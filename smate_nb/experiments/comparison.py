@@ -59,5 +59,5 @@ def comparison_study(profile: str, choices: dict[str, Any], **budget_overrides: 
                                   ("seed", seed), ("row", row), ("block", "measured"), ("stage", 1))))
     params = {"profile": profile, **b, "choices": choices, "baseline_epochs": p.optim.epochs,
               "baseline_preprocessing": "LBP (replace) + augmentation, from scratch",
-              "vivit_rows": "fine-tuned from the stand-in pretraining"}
+              "vivit_rows": f"fine-tuned from {ablations.start_description(profile, b)}"}
     return Study("comparison", profile, params, tuple(runs), dict(pos.choices))

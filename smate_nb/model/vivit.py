@@ -229,11 +229,13 @@ def add_layer_norm(x: torch.Tensor, y: torch.Tensor, norm: nn.LayerNorm) -> tupl
     On CUDA (outside an enclosing ``torch.compile``) this is one ``torch.compile``-generated kernel for the
     forward and one for the backward, instead of an add kernel and a LayerNorm kernel each reading the sum
     back; elsewhere — the CPU, or inside a compiled model, whose compiler fuses it anyway — the plain ops.
+    Static shapes (one kernel per shape: the spatial and the temporal encoder's); past dynamo's recompile limit
+    (e.g. many evaluation batch sizes) further shapes run as the plain ops, with the same values.
     """
     global _compiled_add_layer_norm
     if x.is_cuda and not torch.compiler.is_compiling():
         if _compiled_add_layer_norm is None:
-            _compiled_add_layer_norm = torch.compile(_add_layer_norm, fullgraph=True)
+            _compiled_add_layer_norm = torch.compile(_add_layer_norm, dynamic=False, fullgraph=True)
         return _compiled_add_layer_norm(x, y, norm.weight, norm.bias, norm.eps)
     return _add_layer_norm(x, y, norm.weight, norm.bias, norm.eps)
 
