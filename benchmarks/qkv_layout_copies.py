@@ -1,6 +1,7 @@
 """Elements written by copy operations in one forward + backward of a ViViT-FE, per ``qkv_layout``.
 
-Every aten operation dispatched in the forward and the backward pass is seen through a
+Every aten operation dispatched in the forward and the backward pass of the engine's step
+(:func:`~smate_nb.engine.step.build_train_step`, no optimiser update) is seen through a
 :class:`~torch.utils._python_dispatch.TorchDispatchMode`; the elements written by the copies among them
 (``copy_``, ``clone`` — what ``reshape`` / ``contiguous`` of a non-contiguous tensor run —, ``stack``, ``cat``,
 ``_to_copy``) are summed, for each layout of :func:`smate_nb.model.vivit.split_heads`, on the CPU; the loss and
@@ -21,6 +22,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from smate_nb.engine.specs import OptimSpec  # noqa: E402
+from smate_nb.engine.step import build_train_step  # noqa: E402
 from smate_nb.model.vivit import QKV_LAYOUTS, VIVIT_CONFIGS, build_vivit  # noqa: E402
 
 COPIES = ("copy_", "clone", "stack", "cat", "_to_copy")
@@ -57,12 +60,12 @@ def copies(arch: str = "vivit_cpu_fe", batch: int = 4, seed: int = 0) -> dict:
         model = build_vivit(arch, num_frames=c.num_frames, image_size=c.image_size, num_classes=c.num_classes,
                             qkv_layout=layout)
         torch.nn.init.normal_(model.head.weight, std=0.02)   # a zero head would give zero gradients below it
+        # The engine's own step (fp32 on the CPU), forward + backward without the optimiser update.
+        step = build_train_step(model, OptimSpec(), torch.device("cpu"), check_finite=False)
 
         def run():
             model.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(clip), labels)
-            loss.backward()
-            return loss
+            return step(clip, labels, update=False)[0]
 
         run()   # warm-up (first-call allocations)
         with CopyCounter() as counter:
