@@ -76,7 +76,7 @@ from smate_nb.config import configure_threads, get_profile
 from smate_nb.data.clips import sample_indices
 from smate_nb.engine.data import load_data
 from smate_nb.experiments import appearance_bias
-from smate_nb.experiments.tables import fmt_ci
+from smate_nb.experiments.tables import fmt_ci, health_verdict
 from smate_nb.metrics import mean_std, paired_comparison
 from smate_nb.report import Report
 from smate_nb.teaching import show_source
@@ -276,7 +276,8 @@ for ts in list(train_sets)[1:]:
     for t in test_points:
         pair = wide.xs(t, level="test set")[[ts, "original"]].dropna()
         c = paired_comparison(pair[ts], pair["original"])
-        v = ("higher" if c["mean_diff"] > 0 else "lower") if c["sign_test_p"] < 0.05 else "no clear difference"
+        v = health_verdict(frame.assign(row=frame["train set"]), [ts, "original"]) or (
+            ("higher" if c["mean_diff"] > 0 else "lower") if c["sign_test_p"] < 0.05 else "no clear difference")
         paired_rows.append({"train set": ts, "test set": t, "mean Δ WAR (pts)": c["mean_diff"],
                             "95 % CI": fmt_ci(c), "std Δ": c["std_diff"],
                             "better": c["better"], "equal": c["equal"], "worse": c["worse"],

@@ -53,7 +53,8 @@ reports_root = None
 report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
 wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
 alpha_folds = None           # lab folds of the α block (cpu: [0, 1, 2])
-epochs = None                # fine-tuning epochs of every row (cpu: 6)
+epochs = None                # fine-tuning epochs of every row; None → chosen on the calibration fold (cpu: among
+                             # 10 / 20 / 30, ablations.choose_epochs; notebook 05 § 1 shows the evidence)
 length_factors = [1.5, 2.0]  # test clips with this many times the trained temporal tokens
 init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
                              # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
@@ -78,7 +79,7 @@ from smate_nb.engine.data import load_data
 from smate_nb.engine.evaluation import evaluate_run, load_trained
 from smate_nb.engine.inputs import prepare_inputs
 from smate_nb.experiments import ablations
-from smate_nb.experiments.tables import bar_figure, fmt_ci, fmt_mean_std, paired_table, summary_table
+from smate_nb.experiments.tables import bar_figure, fmt_ci, fmt_mean_std, health_verdict, paired_table, summary_table
 from smate_nb.metrics import paired_comparison, verdict
 from smate_nb.report import Report
 
@@ -88,7 +89,7 @@ report = Report(profile, "04_position_encodings", reports_root)
 overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, alpha_folds=alpha_folds, epochs=epochs, init=init)
 B = ablations.budget(profile, **overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
-      f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs from {ablations.start_description(profile, B)}; "
+      f"{list(B['wild_seeds'])}, fine-tuning from {ablations.start_description(profile, B)}; "
       f"lab knobs {dict(B['lab_knobs'])}, clip geometry {dict(B['geometry']) or 'the profile’s'}; torch threads {threads}")
 
 # %% [markdown]
@@ -101,6 +102,8 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
 # %%
 choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retrain, **overrides)
 report.record_runs(cal_results)
+B = ablations.chosen_budget(profile, choices, overrides)
+print(f"fine-tuning budget: {B['epochs']} epochs for every row ({choices['epochs_rule']})")
 evidence = cal[cal["block"].isin(["mode", "alpha"])][["row", "mode", "alpha", "normalized", "WAR"]]
 report.table(evidence, "calibration_choices", caption=f"Calibration fold {B['calibration_fold']}: WAR % of each "
              "candidate reading / α (one run each); the choices are made from these only", meta={**B, "choices": choices})
@@ -263,7 +266,7 @@ for row in ("TPE-v1", "TPE-v2", "none"):
                      "mean Δ (pts)": round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
                      "sign test p": round(c["sign_test_p"], 3),
                      "paper": "TPE generalises for time (claim, no number)" if row != "none" else "—",
-                     "verdict": verdict(c, 1.0) if row != "none" else "—"})
+                     "verdict": (health_verdict(lab_t2, ["learned", row]) or verdict(c, 1.0)) if row != "none" else "—"})
 length_paired = pd.DataFrame(gen_rows)
 report.table(length_paired, "length_generalisation_paired", caption="Does TPE lose less than the learned table on "
              "longer test clips? Paired on folds", meta=meta)

@@ -29,8 +29,12 @@
 #
 # **Protocol** — as notebook 04 (`smate_nb.experiments.ablations`): the same folds, seeds, budget, data (lab
 # sequences with their own residual placement, `pose` = 1), clip geometry, calibration choices and stand-in
-# pretraining; the `Original` rows *are* Table 2's learned and TPE-v2 runs (same configs,
-# trained once). How LBP enters a row **without** mixing is not stated by the paper; with mixing it is one more view
+# pretraining (label-free: it never sees an expression label); the `Original` rows *are* Table 2's learned and
+# TPE-v2 runs (same configs, trained once). The fine-tuning budget is one number for every row, chosen on the
+# calibration fold so that the slowest row (LBP + augmentation + mixed tokens) reaches its plateau (§ 1). Every
+# run is checked before it is tabulated (`smate_nb.engine.health`): a run that `collapsed` (≥ 90 % of test clips
+# one class, or training loss at chance) or is `under-trained` (loss still falling at the end) is not a result,
+# and a comparison that involves one reads *invalid*, never *as the paper* or *opposite*. How LBP enters a row **without** mixing is not stated by the paper; with mixing it is one more view
 # of Eq. 7. Our default (`PreprocSpec.lbp_mode = "replace"`): a training clip is replaced by its LBP image with
 # probability `lbp_prob` = 0.5 (LBP as an augmentation; evaluation sees the original); `"input"` — the model always
 # sees the LBP image — is the alternative. The rows record it.
@@ -43,7 +47,8 @@ profile = "smoke"            # smoke | cpu | paper
 reports_root = None
 report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
 wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
-epochs = None                # fine-tuning epochs of every row (cpu: 6)
+epochs = None                # fine-tuning epochs of every row; None → chosen on the calibration fold (cpu: among
+                             # 10 / 20 / 30, ablations.choose_epochs)
 init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
                              # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
 retrain = False
@@ -68,7 +73,7 @@ from smate_nb.config import configure_threads, get_profile
 from smate_nb.engine.data import load_data
 from smate_nb.engine.inputs import InputPipeline
 from smate_nb.experiments import ablations
-from smate_nb.experiments.tables import bar_figure, fmt_ci, paired_table, summary_table
+from smate_nb.experiments.tables import bar_figure, fmt_ci, health_verdict, paired_table, summary_table
 from smate_nb.metrics import paired_comparison, verdict
 from smate_nb.report import Report
 
@@ -81,21 +86,60 @@ choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retr
 report.record_runs(cal_results)
 B = ablations.chosen_budget(profile, choices, overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
-      f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs; TPE-v2 as `{choices['tpe_mode']}`, α = "
+      f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs ({choices['epochs_rule']}); TPE-v2 as `{choices['tpe_mode']}`, α = "
       f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`; lab knobs {dict(B['lab_knobs'])}, "
       f"clip geometry {dict(B['geometry']) or 'the profile’s'}; torch threads {threads}")
 
 # %% [markdown]
-# ## 1 · Why a stand-in for pretraining: augmentation from scratch stalls
+# ## 1 · The start and the budget, chosen on the calibration fold
 #
-# On the calibration fold, the profile's ViViT-FE trained **from scratch** (the profile's own budget) learns the
-# original clips, but with the paper's crop / flip / rotation / colour jitter its training loss stays at
-# $\ln 7$ — it never learns. SynthFER-lab faces sit at the same pixels for every person, so a model without
-# augmentation wins by pixel-exact features; crops and turns remove that shortcut, and a small ViT from scratch
-# has no translation bias to fall back on. The paper never trains from scratch: it fine-tunes a Kinetics-400
-# ViViT. Fine-tuned from our stand-in (a ViViT-FE trained once on a separate SynthFER-lab corpus, identities
-# disjoint from every reported fold), the same augmentation is learnable. The curves below are the evidence
-# (training loss, and test WAR after every epoch, scored without changing the training).
+# **What every row starts from.** The paper fine-tunes a ViViT pretrained on Kinetics-400 — actions, another task,
+# no expression label, trained with random crops. Those weights cannot be had here, so every row fine-tunes from a
+# stand-in pretrained on a separate SynthFER-lab corpus (other people than any reported fold) with a **label-free**
+# pretext task: by how much was the clip turned, 0 / 90 / 180 / 270° (`smate_nb.data.pretext`), with a random
+# resized crop. It never sees an expression label, and it was trained neither like the Original row (which sees
+# un-augmented clips) nor like the augmented rows — it favours no row.
+#
+# **How long every row trains.** One budget for every row of every table: the smallest number of epochs (warm-up,
+# then cosine decay) at which the slowest row — LBP + augmentation + mixed tokens — has reached its plateau, and the
+# Original row fits its training clips (≥ 95 % training accuracy). Below, both rows at each candidate budget: the
+# final training loss (left) and the training and test accuracy (right); the rule and its choice under them.
+
+# %%
+ep = cal[cal["block"] == "epochs"]
+if ep.empty:
+    print(f"one candidate budget for this profile: {B['epochs']} epochs (no choice to make)")
+else:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for row, mk in zip(ablations.EPOCH_ROWS, ("o-", "s-")):
+        sub = ep[ep["row"] == row].sort_values("budget")
+        axes[0].plot(sub["budget"], sub["final train loss"], mk, label=row)
+        axes[1].plot(sub["budget"], sub["train accuracy"], mk, label=f"{row}: training clips")
+        axes[1].plot(sub["budget"], sub["WAR"], mk.replace("-", "--"), alpha=0.6, label=f"{row}: test clips")
+    axes[0].axhline(np.log(7), color="grey", ls=":", lw=1, label="ln 7 (chance)")
+    axes[0].axvline(choices["epochs"], color="k", lw=0.8); axes[1].axvline(choices["epochs"], color="k", lw=0.8)
+    axes[0].set_ylabel("final training loss"); axes[1].set_ylabel("accuracy (%)"); axes[1].set_ylim(0, 102)
+    for ax in axes:
+        ax.set_xlabel("fine-tuning budget (epochs)"); ax.grid(alpha=0.3); ax.legend(fontsize=7)
+    fig.suptitle(f"Calibration fold {B['calibration_fold']}: the budget (chosen: {choices['epochs']} epochs)")
+    fig.tight_layout()
+    report.figure(fig, "epoch_budget");
+    epoch_table = pd.DataFrame([{"budget (epochs)": e, **v} for e, v in choices["evidence_epochs"].items()])
+    report.table(epoch_table, "epoch_budget", caption="Calibration fold: the slowest row and the Original row at each "
+                 f"candidate budget. Rule: {choices['epochs_rule']}", meta={**B, "choices": choices})
+    display(epoch_table)
+    display(Markdown(f"**Chosen: {choices['epochs']} epochs** — {choices['epochs_rule']}"
+                     + ("" if choices["epochs_converged"] else
+                        ". **No candidate met the rule: the largest was taken, and the rows may not have converged.**")))
+
+# %% [markdown]
+# **What to see.** Left: the slowest row's loss falls with the budget until it levels off — the budget is where it
+# has; the Original row's loss sits far lower at every budget (un-augmented clips are easy to fit). Right: the
+# Original row's *training* accuracy reaches ~100 % while its *test* accuracy stays lower — it can overfit, as the
+# paper's baseline (42 % on CK+) evidently does.
+#
+# **Does the stand-in help both rows?** The same budget from scratch and from the stand-in, for the Original row
+# and the augmented row (training loss, and test WAR after every epoch, scored without changing the training):
 
 # %%
 stall = cal[cal["block"] == "stall"]
@@ -109,7 +153,7 @@ for _, r in stall.iterrows():
     axes[1].plot([x["epoch"] for x in h], [100 * x.get("test_war", np.nan) for x in h], "o-", ms=3, label=label)
     rows.append({"init": r["init"], "training input": f"augmented ({r['strength']})" if r["row"] != "Original" else "original",
                  "epochs": len(h), "first loss": h[0]["train_loss"], "last loss": h[-1]["train_loss"],
-                 "test WAR %": r["WAR"]})
+                 "train accuracy %": r["train accuracy"], "test WAR %": r["WAR"], "health": r["health"]})
 axes[0].axhline(np.log(7), color="grey", ls=":", lw=1, label="ln 7 (chance)")
 axes[0].set_ylabel("training loss"); axes[1].set_ylabel("test WAR (%)"); axes[1].axhline(100 / 7, color="grey", ls=":")
 for ax in axes:
@@ -121,8 +165,13 @@ fig.tight_layout()
 report.figure(fig, "stall_curves");
 stall_table = pd.DataFrame(rows)
 report.table(stall_table, "stall", caption=f"Calibration fold: from scratch vs fine-tuned from {start}, without and "
-             "with augmentation", meta={**B, "choices": choices})
+             "with augmentation, at the chosen budget", meta={**B, "choices": choices})
 stall_table
+
+# %% [markdown]
+# **What to see.** A start helps where the fine-tuned curve lies below the scratch curve of the same input: on the
+# loss plot, the first epochs; on the WAR plot, the end. This single fold of 28 test clips decides nothing about
+# the tables (one clip = 3.6 points); it shows whether the stand-in is worth starting from, for both kinds of row.
 
 # %% [markdown]
 # ## 2 · What each row feeds the model
@@ -167,6 +216,15 @@ results, frame = study.train(report, retrain=retrain)
 meta = {**study.parameters, "choices": choices, "pretraining": study.choices.get("pretraining")}
 report.table(frame, "runs", caption="Progressive preprocessing — every run", meta=meta, timing_columns=["train seconds"],
              provenance_columns=["reused"]);
+health = (frame.drop_duplicates("key").groupby(["block", "dataset", "health"]).size().unstack("health", fill_value=0))
+report.table(health.reset_index(), "health", caption="Run health per block and dataset (distinct runs): trained / "
+             "under-trained / collapsed (smate_nb.engine.health)", meta=meta)
+health
+
+# %% [markdown]
+# **Read this table first.** A number in the tables below is evidence about a method only if its run `trained`.
+# Runs that `collapsed` or are `under-trained` stay in the runs table (with the reason in `health reasons`), and
+# every comparison that involves one reads *invalid: … did not train*.
 
 # %% [markdown]
 # ## 4 · Tables 3 and 4
@@ -212,17 +270,96 @@ for dataset in ("lab", "wild"):
         c = paired_comparison(both["full"].to_numpy(), both["minus"].to_numpy())
         key = "ckplus" if dataset == "lab" else "afew"
         gain = paper.TABLE4[gain_rows[0]][key] - paper.TABLE4[gain_rows[1]][key]
+        runs_of = pd.concat([full[full["dataset"] == dataset], loo[(loo["dataset"] == dataset) & (loo["row"] == row)]])
         loo_rows.append({"dataset": dataset, "method": method, "pairs": c["pairs"],
                          "contribution Δ WAR (pts)": round(c["mean_diff"], 2),
                          "95 % CI": fmt_ci(c), "sign test p": round(c["sign_test_p"], 3),
-                         "paper's cumulative gain (pts)": f"{gain:+.2f}", "verdict": verdict(c, gain)})
+                         "paper's cumulative gain (pts)": f"{gain:+.2f}",
+                         "verdict": health_verdict(runs_of, ["Mixed-token embedding", row]) or verdict(c, gain)})
 loo_table = pd.DataFrame(loo_rows)
 report.table(loo_table, "leave_one_out", caption="Leave one out (TPE-v2): full SMaTE minus one method — each "
              "method's contribution given the others", meta=meta)
 loo_table
 
 # %% [markdown]
-# ## 6 · Learning curves per row (lab, first fold)
+# ## 6 · The paper's mechanism, tested directly
+#
+# The paper's reason for augmentation and LBP is that a ViT trained on little data overfits: "ViT requires
+# large-scale data … data augmentation reduces overfitting" (§3.1.2). Two consequences can be measured. **(a)** The
+# Original row should fit its training clips far better than its test clips. Each point below is one run: its
+# accuracy on its own (un-augmented) training clips against its test WAR; the diagonal is no gap.
+
+# %%
+tt = frame[frame["block"].isin(["table3", "table4", "loo"])].drop_duplicates("key")
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+markers = dict(zip(list(ablations.T3_ROWS) + list(ablations.LOO_ROWS[:2]), "osD^vP"))
+for ax, dataset in zip(axes, ("lab", "wild")):
+    sub = tt[tt["dataset"] == dataset]
+    for row, mk in markers.items():
+        r = sub[sub["row"] == row]
+        if len(r):
+            ax.scatter(r["train accuracy"], r["WAR"], marker=mk, s=28, alpha=0.8, label=row)
+    ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--")
+    ax.axhline(100 / 7, color="grey", ls=":", lw=1)
+    ax.set_xlim(0, 102); ax.set_ylim(0, 102); ax.grid(alpha=0.3)
+    ax.set_xlabel("accuracy on its training clips (%)"); ax.set_title(dataset, fontsize=10)
+axes[0].set_ylabel("test WAR (%)"); axes[0].legend(fontsize=7)
+fig.suptitle("Training vs test accuracy, every run of Tables 3–4 and the leave-one-out block")
+fig.tight_layout()
+report.figure(fig, "train_vs_test");
+gap = (tt.groupby(["dataset", "row"])[["train accuracy", "WAR"]].median()
+       .assign(**{"gap (pts)": lambda d: d["train accuracy"] - d["WAR"]}).round(1).reset_index())
+report.table(gap, "train_vs_test", caption="Median training accuracy, test WAR and their gap per row", meta=meta)
+gap
+
+# %% [markdown]
+# **What to see.** Points far right of the diagonal overfit: they fit their training clips and not the test
+# clips. If the Original row sits there and the augmented rows move left (less fit) *and up* (better test), the
+# paper's mechanism is at work; if they move left and down, augmentation only made training harder.
+#
+# **(b)** If augmentation and LBP help because data is scarce, they should help *more* with fewer people to train
+# on. The same three rows — Original, LBP alone, augmentation alone (Table 3's model) — trained on 25 %, 50 % and
+# 100 % of the training subjects of each fold (a nested, seeded draw of people: `DataSpec.train_subject_fraction`),
+# tested on the same test fold:
+
+# %%
+size = frame[frame["block"] == "size"]
+fig, ax = plt.subplots(figsize=(6.5, 4))
+size_rows = []
+for row, mk in zip(ablations.SIZE_ROWS, "osD"):
+    by = size[size["row"] == row].groupby("subjects")["WAR"]
+    ax.errorbar(by.mean().index * 100, by.mean(), yerr=by.std().fillna(0), fmt=mk + "-", capsize=3, label=row)
+wide = size.pivot_table(index=["subjects", "replicate"], columns="row", values="WAR")
+bad = set(size.loc[size["health"] != "trained", "key"]) if "health" in size else set()
+for frac in sorted(size["subjects"].unique()):
+    w = wide.loc[frac]
+    for row in ablations.SIZE_ROWS[1:]:
+        both = w[[row, "Original"]].dropna()
+        c = paired_comparison(both[row].to_numpy(), both["Original"].to_numpy())
+        sub = size[(size["subjects"] == frac) & size["row"].isin([row, "Original"])]
+        untrained = sorted(set(sub.loc[sub["key"].isin(bad), "row"]))
+        size_rows.append({"training subjects": f"{frac:.0%}", "comparison": f"{row} − Original", "pairs": c["pairs"],
+                          "mean Δ WAR (pts)": round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
+                          "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}",
+                          "runs not trained": ", ".join(untrained) or "—"})
+ax.axhline(100 / 7, color="grey", ls=":", lw=1, label="chance")
+ax.set_xlabel("training subjects (% of the fold's)"); ax.set_ylabel("test WAR (%), mean ± std over folds")
+ax.set_xticks([100 * f for f in sorted(size["subjects"].unique())]); ax.grid(alpha=0.3); ax.legend(fontsize=8)
+ax.set_title(f"Data size (lab, folds {list(B['size_folds'])})", fontsize=10)
+fig.tight_layout()
+report.figure(fig, "data_size");
+size_table = pd.DataFrame(size_rows)
+report.table(size_table, "data_size", caption="Data size: LBP alone and augmentation alone against the Original row "
+             "at each fraction of the training subjects (paired on the fold)", meta=meta)
+size_table
+
+# %% [markdown]
+# **What to see.** The paper's reading predicts that the gaps between the curves widen to the left (less data, more
+# help). Parallel curves mean the method's effect does not depend on data size here; curves that cross mean it
+# helps only at one end.
+
+# %% [markdown]
+# ## 7 · Learning curves per row (lab, first fold)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
@@ -239,10 +376,13 @@ fig.tight_layout()
 report.figure(fig, "training_loss_per_row");
 
 # %% [markdown]
-# ## 7 · In words, beside the paper
+# ## 8 · In words, beside the paper
 
 # %%
 lines = []
+n_bad = int((frame.drop_duplicates("key")["health"] != "trained").sum())
+lines.append(f"**Run health.** {n_bad} of {frame['key'].nunique()} distinct runs did not train (collapsed or "
+             "under-trained); every comparison that involves one is *invalid* below.")
 if profile == "smoke":
     lines.append("*Smoke profile: one-epoch trainings on a handful of people — the numbers are at chance by design "
                  "and say nothing about the paper.*")
@@ -255,6 +395,8 @@ for block, label in (("table3", "Table 3 (learned)"), ("table4", "Table 4 (TPE-v
         parts = [f"{r['comparison'].split(' − ')[0]} {r['mean Δ WAR (pts)']:+.1f} pts {r['95 % CI']} (paper "
                  f"{r['paper Δ (pts)']}) → *{r['verdict']}*" for _, r in sub.iterrows()]
         lines.append(f"**{label}, {dataset}.** " + "; ".join(parts) + ".")
+lines.append("**Data size.** " + "; ".join(f"{r['comparison']} at {r['training subjects']}: {r['mean Δ WAR (pts)']:+.1f} "
+                                           f"pts {r['95 % CI']}" for _, r in size_table.iterrows()) + ".")
 lines.append("**Leave one out.** " + "; ".join(f"{r['method']} ({r['dataset']}): {r['contribution Δ WAR (pts)']:+.1f} pts "
                                                f"{r['95 % CI']} → *{r['verdict']}*" for _, r in loo_table.iterrows()) + ".")
 Markdown("\n\n".join(lines))

@@ -54,7 +54,7 @@ from IPython.display import Markdown, display
 from smate_nb.config import get_profile
 from smate_nb.engine.device import describe_device
 from smate_nb.engine.sweeps import default_workers
-from smate_nb.experiments.summary import ambiguity_register, claims
+from smate_nb.experiments.summary import ambiguity_register, claims, verdict_counts
 from smate_nb.report import Report
 
 P = get_profile(profile)
@@ -68,15 +68,14 @@ print(f"profile {profile}: reading the tables of {report.dir}")
 table = claims(report.dir)
 report.table(table, "claims", caption=f"Every number and claim of the paper beside ours — profile `{profile}`",
              meta={"profile": profile, "generated_from": str(report.tables_dir.name)})
-counts = table["verdict"].value_counts().reindex(["reproduced", "not reproduced", "not resolved", "not comparable",
-                                                  "not run"]).fillna(0).astype(int)
+counts = verdict_counts(table)
 display(Markdown(" · ".join(f"**{k}** {v}" for k, v in counts.items())))
 with pd.option_context("display.max_colwidth", 120, "display.max_rows", 200):
     display(table)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 2.6))
-colours = {"reproduced": "tab:green", "not reproduced": "tab:red", "not resolved": "tab:orange",
+colours = {"reproduced": "tab:green", "not reproduced": "tab:red", "not resolved": "tab:orange", "invalid": "tab:purple",
            "not comparable": "tab:grey", "not run": "lightgrey"}
 ax.barh(list(counts.index), list(counts.values), color=[colours[k] for k in counts.index])
 for i, v in enumerate(counts.values):
@@ -132,7 +131,7 @@ lines = []
 if profile == "smoke":
     lines.append("*Smoke profile: every training lasted seconds — the verdicts below are about the plumbing, not the "
                  "paper. Read the `cpu` report for results.*")
-for verdict in ("reproduced", "not reproduced", "not resolved"):
+for verdict in ("reproduced", "not reproduced", "not resolved", "invalid"):
     sub = table[table["verdict"] == verdict]
     if len(sub):
         lines.append(f"**{verdict.capitalize()}** ({len(sub)}): " + "; ".join(sub["claim"].head(12))

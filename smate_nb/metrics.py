@@ -9,6 +9,8 @@
 * Two models on the same folds: :func:`paired_comparison` (per-fold
   differences, their mean with a bootstrap interval, wins / ties / losses,
   exact two-sided sign test) and :func:`verdict` (against the paper's sign).
+  A comparison whose runs did not train (:mod:`smate_nb.engine.health`) gets
+  no verdict about the methods: :func:`invalid` (``"invalid: <why>"``).
 """
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 __all__ = ["confusion_matrix", "war", "uar", "per_class_recall", "bootstrap_ci", "summarize", "mean_std",
-           "sign_test", "paired_comparison", "verdict", "VERDICTS"]
+           "sign_test", "paired_comparison", "verdict", "VERDICTS", "INVALID", "invalid", "is_invalid"]
 
 #: The three verdicts a paired comparison with the paper can end in.
 VERDICTS = ("as the paper", "opposite", "not resolved at this budget")
+#: The verdict of a comparison with a run that did not train — it says nothing about the methods; the full verdict
+#: names why: ``"invalid: <row> did not train (3 of 3 runs collapsed)"`` (:func:`invalid`).
+INVALID = "invalid"
 
 
 def _as_int(a: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -167,3 +172,20 @@ def verdict(comparison: dict, paper_diff: float) -> str:
     if not (lo > 0 or hi < 0):
         return VERDICTS[2]
     return VERDICTS[0] if (lo > 0) == (paper_diff > 0) else VERDICTS[1]
+
+
+def invalid(reasons: Sequence[str]) -> str:
+    """The verdict of a comparison that cannot be judged: ``"invalid: <reason>; <reason>"``.
+
+    Raises:
+        ValueError: no reason given (an invalid verdict always says why).
+    """
+    reasons = [str(r) for r in reasons if str(r)]
+    if not reasons:
+        raise ValueError("invalid: give at least one reason")
+    return f"{INVALID}: " + "; ".join(reasons)
+
+
+def is_invalid(v: object) -> bool:
+    """Whether a verdict (any cell of a table's verdict column) is an :func:`invalid` one."""
+    return isinstance(v, str) and (v == INVALID or v.startswith(f"{INVALID}:"))

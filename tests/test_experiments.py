@@ -6,7 +6,7 @@ from smate_nb.experiments import ablations, appearance_bias, cost_by_crop
 from smate_nb.experiments.tables import paired_table, summary_table
 
 CHOICES = {"tpe_mode": "direction", "tpe_v1_alpha": 1.0, "tpe_v1_normalized": False, "tpe_v2_alpha": 2.0,
-           "tpe_v2_normalized": True}
+           "tpe_v2_normalized": True, "epochs": 20}
 
 
 @pytest.mark.parametrize("profile", ["smoke", "cpu"])
@@ -47,6 +47,82 @@ def test_calibration_fold_is_never_reported_and_pretraining_comes_first():
     assert pos.runs[0].config.data.data_seed != fine[0].config.data.data_seed
     cal = ablations.calibration_study("cpu")
     assert {r.label("fold") for r in cal.runs if r.label("stage") == 1} == {9}
+    cal1 = ablations.calibration_study("cpu", epochs=20)
+    assert {r.label("fold") for r in cal1.runs if r.label("stage") == 1} == {9}
+
+
+def test_the_calibration_chooses_the_budget_first_and_every_row_then_uses_it():
+    b = ablations.budget("cpu")
+    assert b["epochs"] is None and len(b["epoch_grid"]) > 1
+    with pytest.raises(ValueError, match="calibration fold"):
+        ablations.base_config("cpu", "lab", b)                # no budget before the calibration chose one
+    step0 = ablations.calibration_study("cpu")
+    assert step0.parameters["step"] == "epochs"
+    got = {(r.label("row"), r.label("budget")): r.config.optim.epochs for r in step0.select(block="epochs")}
+    assert got == {(row, e): e for row in ablations.EPOCH_ROWS for e in b["epoch_grid"]}
+    slow = step0.select(block="epochs", row="Mixed-token embedding")[0].config.preproc
+    assert slow.lbp and slow.augment and slow.mix                  # the slowest row: every method at once
+    # After the choice, every fine-tuned and every from-scratch run of the calibration and the tables has it.
+    cal = ablations.calibration_study("cpu", epochs=20)
+    assert {r.config.optim.epochs for r in cal.runs if r.label("block") != "pretraining"} == {20}
+    for st in (ablations.position_study("cpu", CHOICES), ablations.preprocessing_study("cpu", CHOICES)):
+        assert {r.config.optim.epochs for r in st.runs if r.label("block") != "pretraining"} == {20}
+    # A caller's fixed budget skips the choice.
+    fixed = ablations.calibration_study("cpu", **{"epochs": 7})
+    assert "step" not in fixed.parameters and {r.config.optim.epochs for r in fixed.runs if r.label("stage") == 1} == {7}
+
+
+def _epoch_frame(loss, fit):
+    rows = []
+    for e in (10, 20, 30):
+        rows.append({"block": "epochs", "row": "Mixed-token embedding", "budget": e, "final train loss": loss[e],
+                     "train accuracy": 60.0, "WAR": 50.0})
+        rows.append({"block": "epochs", "row": "Original", "budget": e, "final train loss": 0.1,
+                     "train accuracy": fit[e], "WAR": 70.0})
+    return pd.DataFrame(rows)
+
+
+def test_choose_epochs_takes_the_first_budget_on_the_plateau_where_the_original_fits():
+    # loss 1.6 → 0.90 → 0.86: 20 is within max(0.05, 10 % of 0.90) of the best (0.86); 10 is not.
+    c = ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.90, 30: 0.86}, {10: 99.0, 20: 100.0, 30: 100.0}))
+    assert c["epochs"] == 20 and c["epochs_converged"] and not c["evidence_epochs"][10]["plateau"]
+    # The same curve, but the Original row fits its training clips only at 30 epochs.
+    c = ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.90, 30: 0.86}, {10: 80.0, 20: 94.9, 30: 96.0}))
+    assert c["epochs"] == 30 and c["epochs_converged"]
+    # Still falling fast at the largest budget and never fitting: the largest, flagged.
+    c = ablations.choose_epochs(_epoch_frame({10: 1.9, 20: 1.5, 30: 1.0}, {10: 50.0, 20: 60.0, 30: 70.0}))
+    assert c["epochs"] == 30 and not c["epochs_converged"]
+    with pytest.raises(ValueError, match="lacks the runs"):
+        ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.9, 30: 0.86}, {10: 99, 20: 99, 30: 99}).iloc[:-1])
+
+
+def test_the_stand_in_pretraining_uses_no_expression_label():
+    b = ablations.budget("cpu")
+    pre = ablations.pretraining("cpu", b)
+    assert pre.data.task == "rotation" and pre.data.task != "expression"
+    aug = dict(pre.preproc.augment_overrides)
+    assert pre.preproc.augment and aug["crop_scale"] == (0.7, 1.0) and aug["flip_p"] == 0.0   # crop, no flip
+    assert not pre.preproc.lbp and not pre.preproc.mix
+    old = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task="expression"))
+    assert old.data.task == "expression" and old.key() != pre.key()
+    with pytest.raises(ValueError, match="pretrain_task"):
+        ablations.budget("cpu", pretrain_task="identity")
+    assert "label-free" in ablations.start_description("cpu", b)
+
+
+def test_the_data_size_block_is_nested_and_tested_on_the_same_fold():
+    pre = ablations.preprocessing_study("cpu", CHOICES)
+    size = pre.select(block="size")
+    b = ablations.budget("cpu")
+    assert {r.label("subjects") for r in size} == {*b["size_fractions"], 1.0}
+    assert {r.label("row") for r in size} == set(ablations.SIZE_ROWS)
+    for r in size:
+        assert r.config.data.train_subject_fraction == r.label("subjects")
+    # At all subjects the Original and LBP rows are Table 3's own runs.
+    t3 = {(r.label("row"), r.label("fold")): r.config.key() for r in pre.select(block="table3")}
+    for r in size:
+        if r.label("subjects") == 1.0 and r.label("row") in ("Original", "LBP"):
+            assert t3[(r.label("row"), r.label("fold"))] == r.config.key()
 
 
 def test_choose_follows_its_rules():
@@ -71,7 +147,8 @@ def test_choose_follows_its_rules():
     c = ablations.choose(pd.concat([frame, stall], ignore_index=True))
     assert c["augment_strength"] == "mild" and c["augment_overrides"] == ablations.STRENGTHS["mild"]
     pre = ablations.preprocessing_study("cpu", {**CHOICES, "augment_overrides": c["augment_overrides"]})
-    assert {r.config.preproc.augment_overrides for r in pre.runs if r.config.preproc.augment} == {ablations.STRENGTHS["mild"]}
+    assert {r.config.preproc.augment_overrides for r in pre.runs
+            if r.config.preproc.augment and r.label("block") != "pretraining"} == {ablations.STRENGTHS["mild"]}
 
 
 def test_row_preprocessing_is_cumulative_and_loo_removes_one_method():
@@ -115,6 +192,37 @@ def test_every_lab_run_of_the_ablations_and_the_comparison_sees_the_same_data():
     assert reported == {(40, 0)}                          # the stand-in corpus (seed 1) is not among them
     wild = [r for r in runs if r.config.data.dataset == "synthfer-wild"]
     assert wild and all(r.config.data.synth_knobs == () for r in wild)
+
+
+def test_table6_families_start_alike_and_choose_their_preprocessing_by_one_rule():
+    from smate_nb.experiments import comparison
+
+    b = ablations.chosen_budget("cpu", CHOICES)
+    vivit_pre = ablations.pretraining("cpu", b)
+    study = comparison.comparison_study("cpu", CHOICES, {"C3D": "LBP", "CNN-RNN": "Original",
+                                                         "frame CNN": "Crop, flip, rotate, color jitter"})
+    stand_ins = {r.label("row"): r.config for r in study.select(block="pretraining")}
+    for row in comparison.BASELINES:
+        pre = stand_ins[f"{row} stand-in"]
+        # the same label-free task, corpus, augmentation and epochs as the ViViT's stand-in; only the model differs
+        assert (pre.data, pre.preproc, pre.optim) == (vivit_pre.data, vivit_pre.preproc, vivit_pre.optim)
+        assert pre.model.arch == comparison.BASELINES[row]["default"]
+        runs = study.select(block="measured", row=row)
+        assert runs and {r.config.model.init for r in runs} == {f"run:{pre.key()}"}
+        assert {r.config.optim.epochs for r in runs} == {20}
+    assert {r.config.preproc.lbp for r in study.select(row="C3D", block="measured")} == {True}
+    assert {r.config.preproc.augment for r in study.select(row="frame CNN", block="measured")} == {True}
+    assert {r.label("preprocessing") for r in study.select(row="CNN-RNN", block="measured")} == {"none"}
+    assert all(r.label("start") for r in study.select(block="measured"))
+    frame = pd.DataFrame([{"block": "family calibration", "row": row, "option": o, "WAR": w, "health": h}
+                          for row, vals in (("C3D", ((50, "trained"), (60, "trained"), (60, "trained"))),
+                                            ("CNN-RNN", ((40, "trained"), (80, "collapsed"), (30, "trained"))),
+                                            ("frame CNN", ((40, "collapsed"), (50, "under-trained"), (10, "collapsed"))))
+                          for o, (w, h) in zip(comparison.FAMILY_OPTIONS, vals)])
+    ch = comparison.choose_preprocessing(frame)
+    assert ch["C3D"] == "LBP"                       # a tie goes to the simpler option
+    assert ch["CNN-RNN"] == "Original"              # a collapsed run cannot win, however high its WAR
+    assert ch["frame CNN"] == "Original" and ch["families_untrained"] == ["frame CNN"]
 
 
 def test_study_runs_stage_by_stage(monkeypatch):

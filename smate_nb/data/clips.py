@@ -273,6 +273,10 @@ class ClipDataset:
             ``False`` disables caching.
         seed: seed of random starts.
         return_index: also return the row position (``(clip, label, i)``).
+        memory_mb: keep up to this many MB of decoded sequences in memory after their first load (0: none), so
+            later epochs read no file: measured on the cpu ablation geometry (252 lab sequences at 54², ≈ 70 MB),
+            loading from the disk cache took 3.2 ms per clip, ≈ 16 % of an epoch of the SMaTE row's training.
+            The data of one training does not change while it runs; the disk cache still checks the source.
 
     Attributes:
         labels: int64 array of label indices (for class weights, stratification).
@@ -282,7 +286,8 @@ class ClipDataset:
     def __init__(self, manifest: pd.DataFrame, root: str | os.PathLike | None = None, *, num_frames: int,
                  stride: int = 1, start: float | str = 0.0, short: str = "repeat", long: str = "truncate",
                  random_start_max: float = 0.5, preprocess: Any = None,
-                 cache_dir: str | os.PathLike | None | bool = None, seed: int = 0, return_index: bool = False):
+                 cache_dir: str | os.PathLike | None | bool = None, seed: int = 0, return_index: bool = False,
+                 memory_mb: float = 1024.0):
         if len(manifest) == 0:
             raise ValueError("ClipDataset: the manifest has no rows (check the split/fold filter)")
         validate_manifest(manifest.reset_index(drop=True), source=manifest.attrs.get("source", "<manifest>"))
@@ -306,6 +311,9 @@ class ClipDataset:
         self.seed = int(seed)
         self.epoch = 0
         self.return_index = return_index
+        self.memory_budget = int(memory_mb * 2 ** 20)
+        self._memory: dict[int, np.ndarray] = {}
+        self._memory_bytes = 0
         prep_cfg = preprocess.config() if preprocess is not None else {"op": "none"}
         meta = manifest.attrs.get("meta", {})
         self.cache_config = {
@@ -340,8 +348,19 @@ class ClipDataset:
         """The whole decoded, preprocessed sequence of item ``i``: uint8 ``N×H×W×3`` (cached).
 
         Errors name the sequence's file and id (its manifest row); a :class:`FaceAlign`
-        preprocessor is told the file, so a clip without a face is named too.
+        preprocessor is told the file, so a clip without a face is named too. Kept in memory after the first
+        load while ``memory_mb`` allows (read-only array).
         """
+        if (held := self._memory.get(i)) is not None:
+            return held
+        frames = self._load_sequence(i)
+        if self._memory_bytes + frames.nbytes <= self.memory_budget:
+            frames.setflags(write=False)
+            self._memory[i] = frames
+            self._memory_bytes += frames.nbytes
+        return frames
+
+    def _load_sequence(self, i: int) -> np.ndarray:
         row = self.rows.iloc[i]
         src = resolve_path(self.root, row["path"])
         if not src.exists():

@@ -12,6 +12,7 @@ module              holds
 ``store``           the runs store: checked results, claims (a run requested twice trains once)
 ``loop``            ``fit``: the epoch loop with checkpoints, resume, NaN stop, DDP
 ``evaluation``      predictions and metrics of a trained model
+``health``          run health: *trained* / *under-trained* / *collapsed*, from the loss curve and test predictions
 ``cv``              cross-validation over folds × seeds
 ``sweeps``          many configs on local processes, GPUs or any ``concurrent.futures`` executor
 ==================  ==========================================================================
@@ -36,6 +37,7 @@ _EXPORTS = {
     "runs_root": "store", "load_result": "store", "InvalidResultError": "store", "Claim": "store",
     "fit": "loop", "seed_everything": "loop",
     "predict": "evaluation", "evaluate_run": "evaluation", "load_trained": "evaluation",
+    "run_health": "health", "result_health": "health", "prediction_counts": "health",
     "cross_validate": "cv",
     "sweep": "sweeps", "SweepError": "sweeps", "default_workers": "sweeps", "prepare_data": "sweeps",
 }

@@ -16,7 +16,7 @@ import pandas as pd
 from ..data.clips import LONG_POLICY, SHORT_POLICY, ClipDataset, FaceAlign, Resize
 from ..data.manifest import ManifestError
 
-__all__ = ["load_data", "render_synthfer", "datasets_for", "make_loader", "train_clips"]
+__all__ = ["load_data", "render_synthfer", "datasets_for", "make_loader", "train_clips", "subject_subset"]
 
 
 def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
@@ -77,8 +77,12 @@ def load_data(spec: Any, *, progress: bool = True, cache_dir: Any = None,
     * Sequences are decoded once, resized to ``spec.resize``² (so the engine's on-device
       resize is a no-op) and cached; clips are ``spec.num_frames`` frames at ``spec.stride``
       with :data:`SHORT_POLICY` / :data:`LONG_POLICY`.
+    * ``spec.train_subject_fraction`` < 1: only those training subjects (:func:`subject_subset`); the test
+      set is unchanged.
     * ``spec.train_starts``: every training sequence once per start point (a
       ``ConcatDataset``); ``spec.test_starts``: one test dataset per start point.
+    * ``spec.task`` other than ``expression``: train and test sets relabelled for that label-free pretext task
+      (:func:`smate_nb.data.pretext.wrap_task`), and its class names returned.
 
     Returns:
         ``(train, {test_start: test}, class_names)``; items are ``(uint8 T×H×W×C tensor, label)``.
@@ -129,14 +133,42 @@ def load_data(spec: Any, *, progress: bool = True, cache_dir: Any = None,
         train_rows, test_rows = df[df["fold"] != spec.test_fold], df[df["fold"] == spec.test_fold]
     else:
         train_rows, test_rows = df[df["split"] == "train"], df[df["split"] == "test"]
+    train_rows = subject_subset(train_rows, spec)
     for part in (train_rows, test_rows):
         part.attrs.update(df.attrs)
     common = dict(num_frames=spec.num_frames, stride=spec.stride, short=SHORT_POLICY, long=LONG_POLICY,
                   preprocess=prep, cache_dir=cache_dir)
+    from ..data.pretext import task_classes, wrap_task
+
+    task = getattr(spec, "task", "expression")
     trains = [ClipDataset(train_rows, root, start=float(s), **common) for s in spec.train_starts]
     train: Any = trains[0] if len(trains) == 1 else ConcatDataset(trains)
-    tests = {float(s): ClipDataset(test_rows, root, start=float(s), **common) for s in spec.test_starts}
-    return train, tests, classes_of(name)
+    tests = {float(s): wrap_task(task, ClipDataset(test_rows, root, start=float(s), **common))
+             for s in spec.test_starts}
+    return wrap_task(task, train), tests, task_classes(task, classes_of(name))
+
+
+def subject_subset(rows: pd.DataFrame, spec: Any) -> pd.DataFrame:
+    """The training rows of the subjects a ``DataSpec`` keeps: all of them at ``train_subject_fraction`` 1, else
+    the first ``ceil(fraction × subjects)`` of one seeded permutation of the sorted subject ids (seed: the data
+    seed and the test fold), so the subsets of one fold are nested (25 % ⊂ 50 % ⊂ 100 %) and the same in any
+    process. Raises ``ValueError`` when the rows have no ``subject`` column."""
+    import math
+
+    import numpy as np
+
+    frac = float(getattr(spec, "train_subject_fraction", 1.0))
+    if frac >= 1.0:
+        return rows
+    if "subject" not in rows:
+        raise ValueError(f"DataSpec.train_subject_fraction = {frac} needs a manifest with a 'subject' column")
+    subjects = sorted(rows["subject"].astype(str).unique())
+    rng = np.random.default_rng([int(spec.data_seed), -1 if spec.test_fold is None else int(spec.test_fold), 2023])
+    order = [subjects[i] for i in rng.permutation(len(subjects))]
+    keep = set(order[:max(1, math.ceil(frac * len(subjects)))])
+    out = rows[rows["subject"].astype(str).isin(keep)]
+    out.attrs.update(rows.attrs)
+    return out
 
 
 #: The name this function had in :mod:`smate_nb.data.clips` (notebooks and committed reports use it).
@@ -186,4 +218,8 @@ def train_clips(data: Any) -> int:
     else:
         df = load_manifest(data.manifest or manifest_dir() / f"{data.dataset}.csv")
     rows = df[df["fold"] != data.test_fold] if data.test_fold is not None else df[df["split"] == "train"]
-    return len(rows) * len(data.train_starts)
+    from ..data.pretext import TASKS
+
+    task = getattr(data, "task", "expression")
+    per_clip = 1 if task == "expression" else len(TASKS[task])      # a pretext task shows each clip once per class
+    return len(subject_subset(rows, data)) * len(data.train_starts) * per_clip

@@ -4,7 +4,8 @@
 run (:class:`~smate_nb.engine.store.Claim`), resumes from its last good checkpoint or starts, trains epoch
 by epoch with the one training step (:func:`~smate_nb.engine.step.build_train_step`) on the one input
 pipeline (:class:`~smate_nb.engine.inputs.InputPipeline`), writes a checkpoint after every epoch
-(safetensors + JSON, atomic), evaluates on every test start point and stores ``result.json``.
+(safetensors + JSON, atomic), evaluates on every test start point, scores the un-augmented training clips, labels
+the run's health (:mod:`~smate_nb.engine.health`) and stores ``result.json``.
 
 Determinism: every epoch reseeds torch, the loader and the augmentation generator from ``(seed, epoch)``,
 so a resumed run continues exactly as an uninterrupted one, and a run gives the same numbers in any
@@ -35,6 +36,7 @@ from ..checkpoint import checkpoint_status, load_checkpoint, save_checkpoint
 from ..metrics import summarize
 from .device import device_name, resolve_amp, resolve_device
 from .evaluation import DistInfo, predict
+from .health import prediction_counts, run_health
 from .inputs import InputPipeline
 from .model import build_model
 from .specs import ExperimentConfig
@@ -244,6 +246,13 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
     first = f"{d.test_starts[0]:.4f}"
     if o.eval_every and history:
         history[-1]["test_war"] = by_start[first]["war"]
+    # Run health: the model scored on its own training clips through the evaluation path (the test transform, no
+    # augmentation), the histogram of its test predictions, and the label (engine.health); RNG state put back.
+    rng = torch.get_rng_state()
+    tr_true, tr_pred = predict(model, train_ds, d, device, o.eval_batch_size, step.amp_dtype, dist_info, pre=pre)
+    torch.set_rng_state(rng)
+    train_eval = {"war": float((tr_true == tr_pred).mean()), "n": int(len(tr_true))}
+    counts = prediction_counts(predictions[first]["y_pred"], len(class_names))
     result = {
         "key": key, "config": config.to_dict(), "history": history, "metrics": by_start[first],
         "metrics_by_test_start": by_start, "predictions": predictions[first],
@@ -253,6 +262,9 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
         "resumed_from_epoch": resumed_from, "claim_taken_over": took_over,
         "device": device_name(device), "world_size": dist_info.world, "step": step.settings(),
         "versions": _versions(), "init": init_report,
+        "train_eval": train_eval, "test_prediction_counts": counts,
+        "health": run_health(history, predictions[first]["y_pred"], len(class_names), train_eval["war"],
+                             class_names=list(class_names)),
     }
     if dist_info.main:
         write_result(result_path, result)

@@ -103,6 +103,9 @@ def check_model_spec(spec: ModelSpec, data: DataSpec | None = None) -> None:
     elif spec.temporal_position != "learned" and spec.temporal_position != ModelSpec.temporal_position:
         raise ConfigError(f"ExperimentConfig.model.temporal_position = {spec.temporal_position!r} applies to ViViT "
                           f"models only; leave it at its default for {spec.arch}")
+    if fam != "vivit" and spec.init != "scratch" and not (spec.init.startswith("run:") and len(spec.init) > 4):
+        raise ConfigError(f"ExperimentConfig.model.init = {spec.init!r}: a {fam} model starts from 'scratch' or from a "
+                          "stored run of the same architecture, 'run:<key>' (ViT checkpoints fit ViViT models only)")
 
 
 def pretrained_run(spec: ModelSpec) -> str | None:
@@ -113,8 +116,9 @@ def pretrained_run(spec: ModelSpec) -> str | None:
 def load_pretrained_run(model: Any, key: str, root: Any = None) -> dict[str, Any]:
     """Copy the weights of a finished run of this suite into ``model`` (fine-tuning from a stand-in pretraining).
 
-    Every tensor is copied except the classifier head (zero-initialised again, as Scenic does when it
-    fine-tunes) and the temporal position when the two models' temporal positions differ (a learned table
+    Every tensor is copied except the classifier head (every ``head.*`` tensor: a ViViT's linear head is
+    zero-initialised again, as Scenic does when it fine-tunes; a CNN baseline's head keeps its builder's fresh
+    initialisation) and the temporal position when the two models' temporal positions differ (a learned table
     is dropped for TPE or ``none``; a fine-tune with a learned table of another length gets it linearly
     interpolated). Any other missing, unexpected or differently shaped tensor is an error listing the keys.
 
@@ -177,7 +181,10 @@ def build_model(spec: ModelSpec, *, num_frames: int, image_size: int, num_classe
     fam = family_of(spec.arch)
     _, _, builder, _ = _family(spec.arch)
     if fam != "vivit":
-        return builder(spec.arch, num_classes=num_classes, **overrides)
+        model = builder(spec.arch, num_classes=num_classes, **overrides)
+        if pretrained_run(spec):            # a stand-in of the same family (Table 6 on equal terms)
+            model.init_report = load_pretrained_run(model, pretrained_run(spec), root)
+        return model
     model = builder(spec.arch, num_frames=num_frames, image_size=image_size, num_classes=num_classes,
                     temporal_position=spec.temporal_position, **{"mix_prob": mix_prob, **overrides})
     if pretrained_run(spec):

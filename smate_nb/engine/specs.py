@@ -32,7 +32,8 @@ AMP_CHOICES = ("auto", "bf16", "bf16-stream", "fp16", "off")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 #: Fields left out of :meth:`ExperimentConfig.key` while they hold this default — fields added after results
 #: were stored, so that every stored result keeps its key: ``(section, field, default)``.
-_KEY_IF_NOT_DEFAULT = (("optim", "compile_mode", "default"),)
+_KEY_IF_NOT_DEFAULT = (("optim", "compile_mode", "default"), ("data", "task", "expression"),
+                       ("data", "train_subject_fraction", 1.0))
 #: How LBP enters a row *without* mixed tokens (the paper does not say; with mixing LBP is one more view).
 LBP_MODES = ("replace", "input")
 #: Datasets the engine can load (``custom:*`` names are for datasets passed to ``fit(data=...)``).
@@ -69,6 +70,10 @@ class DataSpec:
     the model is evaluated on test clips from each start point (the first gives the headline metrics).
     ``resize`` / ``crop``: the test transform resizes to ``resize`` and centre-crops ``crop`` (paper:
     256 → 224). ``num_frames`` frames are sampled ``stride`` apart (paper: 25, stride 2 CK+ / 3 AFEW).
+    ``task``: what the labels are — ``expression`` (the dataset's) or a label-free pretext task of
+    :mod:`smate_nb.data.pretext` (``arrow_of_time``: forwards or backwards), for the stand-in pretraining.
+    ``train_subject_fraction``: train on this fraction of the training subjects (a data-size curve; the subjects
+    kept are a seeded draw per fold that is nested: the 25 % subjects are among the 50 %), test set unchanged.
     """
 
     dataset: str = "synthfer-lab"
@@ -85,6 +90,8 @@ class DataSpec:
     data_seed: int = 0
     synth_knobs: tuple[tuple[str, Any], ...] = ()
     manifest: str | None = None
+    task: str = "expression"
+    train_subject_fraction: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -252,6 +259,11 @@ class ExperimentConfig:
             v = getattr(d, name)
             _need(isinstance(v, tuple) and len(v) >= 1 and all(_is_num(s) and 0 <= s < 1 for s in v),
                   f"data.{name}", v, "a non-empty tuple of start fractions in [0, 1)")
+        from ..data.pretext import TASKS
+
+        _need(d.task in TASKS, "data.task", d.task, f"one of {sorted(TASKS)}")
+        _need(_is_num(d.train_subject_fraction) and 0 < d.train_subject_fraction <= 1, "data.train_subject_fraction",
+              d.train_subject_fraction, "a fraction in (0, 1]")
         _need(isinstance(d.synth_knobs, tuple) and all(isinstance(k, tuple) and len(k) == 2 for k in d.synth_knobs),
               "data.synth_knobs", d.synth_knobs, "a tuple of (name, value) pairs")
         _need(isinstance(m.arch, str) and m.arch, "model.arch", m.arch, "a model name")

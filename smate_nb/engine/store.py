@@ -65,7 +65,9 @@ def load_result(path: str | os.PathLike, key: str | None = None, epochs: int | N
         the result dict.
     Raises:
         InvalidResultError: empty, truncated or not JSON, missing fields, another run's key, a history of the
-            wrong length, metrics without WAR/UAR — naming the file and what is wrong.
+            wrong length, metrics without WAR/UAR, damaged run-health fields (optional: results stored before
+            ``train_eval`` / ``test_prediction_counts`` / ``health`` existed load as they are) — naming the file
+            and what is wrong.
     """
     p = Path(path)
     try:
@@ -85,7 +87,28 @@ def load_result(path: str | os.PathLike, key: str | None = None, epochs: int | N
     m = result["metrics"]
     if not isinstance(m, dict) or not all(isinstance(m.get(k), (int, float)) for k in ("war", "uar", "n")):
         raise InvalidResultError(f"{p}: metrics lack war / uar / n")
+    _check_health_fields(p, result)
     return result
+
+
+def _check_health_fields(p: Path, result: dict[str, Any]) -> None:
+    """The run-health fields (``train_eval``, ``test_prediction_counts``, ``health``) are optional — results stored
+    before they were recorded lack them and stay valid — but when present they must be whole."""
+    from .health import LABELS
+
+    te = result.get("train_eval")
+    if te is not None and not (isinstance(te, dict) and all(isinstance(te.get(k), (int, float)) for k in ("war", "n"))):
+        raise InvalidResultError(f"{p}: train_eval lacks war / n")
+    counts = result.get("test_prediction_counts")
+    if counts is not None:
+        names = result["metrics"].get("class_names")
+        if not (isinstance(counts, list) and all(isinstance(c, int) and c >= 0 for c in counts)
+                and (names is None or len(counts) == len(names)) and sum(counts) == result["metrics"]["n"]):
+            raise InvalidResultError(f"{p}: test_prediction_counts is not one count per class summing to the "
+                                     f"{result['metrics']['n']} test clips")
+    h = result.get("health")
+    if h is not None and not (isinstance(h, dict) and h.get("label") in LABELS):
+        raise InvalidResultError(f"{p}: health has no label of {LABELS}")
 
 
 def quarantine(path: Path, why: str) -> Path:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from ..engine.data import train_clips
+from ..engine.health import LABELS, result_health
 from ..engine.specs import ExperimentConfig
 
 __all__ = ["Run", "Study", "ESTIMATED_PROFILES", "percent", "train_clips", "measured_throughput", "estimate", "GPU_REFERENCE"]
@@ -109,7 +110,8 @@ class Study:
 
     def train(self, report: Any = None, by_test_start: bool = False, **sweep_kwargs: Any) -> tuple[list[dict], Any]:
         """:meth:`run` every run, count them in ``report`` (:meth:`smate_nb.report.Report.record_runs`), print
-        what was trained and what reused, and return ``(results, frame)`` (:meth:`frame`)."""
+        what was trained and what reused and how many distinct trainings are *trained* / *under-trained* /
+        *collapsed* (:mod:`smate_nb.engine.health`), and return ``(results, frame)`` (:meth:`frame`)."""
         results = self.run(**sweep_kwargs)
         if report is not None:
             report.record_runs(results)
@@ -118,17 +120,28 @@ class Study:
         print(f"{self.name}: {len(self.runs)} runs, {self.distinct} distinct trainings — {trained} trained now, "
               f"{len(results) - trained} reused; training time of the distinct runs "
               f"{frame.drop_duplicates('key')['train seconds'].sum() / 60:.1f} min")
+        health = frame.drop_duplicates("key")["health"].value_counts()
+        print(f"{self.name}: run health of the distinct trainings — "
+              + ", ".join(f"{int(health.get(lab, 0))} {lab}" for lab in LABELS))
         return results, frame
 
     def frame(self, results: Iterable[dict[str, Any]], runs: Sequence[Run] | None = None,
               by_test_start: bool = False) -> Any:
         """One row per run (× test start point with ``by_test_start``): the labels, WAR and UAR in %, the
-        test size, train clips and seconds, whether the run was reused, its key, and ``replicate`` — the
-        dataset, fold and seed that paired comparisons match on."""
+        test size, train clips and seconds, ``epochs`` (trained: the history's length), ``final train loss``,
+        ``train accuracy`` (% on the un-augmented training clips; NaN for a result stored before it was
+        measured), ``health`` (:func:`~smate_nb.engine.health.result_health`: *trained* / *under-trained* /
+        *collapsed*, judged now for old results too), whether the run was reused, its key, and ``replicate`` —
+        the dataset, fold and seed that paired comparisons match on."""
+        import math
+
         import pandas as pd
 
         rows = []
         for run, res in zip(self.runs if runs is None else runs, results):
+            health = result_health(res)
+            train_war = health["train_accuracy"]
+            final_loss = health["final_train_loss"]
             metrics = res["metrics_by_test_start"] if by_test_start else {"": res["metrics"]}
             for start, m in metrics.items():
                 row = dict(run.labels)
@@ -137,6 +150,10 @@ class Study:
                     row["test_start"] = float(start)
                 row.update({"WAR": percent(m["war"]), "UAR": percent(m["uar"]), "n_test": m["n"],
                             "train clips": res["train_size"], "train seconds": res["wall_seconds"],
+                            "epochs": len(res["history"]),
+                            "final train loss": math.nan if final_loss is None else final_loss,
+                            "train accuracy": math.nan if train_war is None else percent(train_war),
+                            "health": health["label"],
                             "reused": bool(res.get("reused", False)), "key": res["key"]})
                 rows.append(row)
         return pd.DataFrame(rows)

@@ -9,11 +9,15 @@ One module builds both notebooks' runs from one base config, so a run requested 
   (SynthFER-wild / AFEW): the manifest's train/test split with training seeds ``wild_seeds`` (cpu: 0, 1, 2);
 * a **calibration fold** (the lab's last fold, never reported) on which every choice below is made once;
 * a **stand-in for Kinetics-400 pretraining** (the paper fine-tunes a pretrained ViViT; those weights cannot
-  be had here): one ViViT-FE with a learned temporal embedding trained without augmentation on a separate
-  SynthFER-lab corpus (generation seed 1, identities disjoint from every reported fold); every row fine-tunes
-  from it (``ModelSpec.init = "run:<key>"``; head re-zeroed; a TPE row drops the learned temporal table,
-  as the paper swapped TPE into a Kinetics model). Why: from scratch, the cpu ViViT stayed at chance with any
-  geometric augmentation on the calibration fold (the notebook shows it);
+  be had here): one ViViT-FE with a learned temporal embedding trained on a **label-free pretext task** —
+  ``rotation`` (:mod:`smate_nb.data.pretext`: by how much was the clip turned, 0 / 90 / 180 / 270°?) — with the
+  random resized crop of video pretraining (:data:`PRETEXT_AUGMENT`) on a separate SynthFER-lab
+  corpus (generation seed 1, identities disjoint from every reported fold). Kinetics is another task without
+  expression labels, trained with crops; so is this. Every row fine-tunes from it
+  (``ModelSpec.init = "run:<key>"``; head re-initialised to zero for the 7 classes; a TPE row drops the learned
+  temporal table, as the paper swapped TPE into a Kinetics model). The earlier stand-in — 7-expression
+  classification of the same generator without augmentation, i.e. the Original row's recipe on more people — is
+  kept only as the budget option ``pretrain_task="expression"``;
 * choices made on the calibration fold by fixed rules (:func:`choose`): which TPE reading (``tpe_mode``)
   stands for TPE-v1 / TPE-v2, and α for each.
 
@@ -35,7 +39,8 @@ from ..config import get_profile
 from ..engine.specs import ExperimentConfig, ModelSpec, PreprocSpec
 from . import Run, Study
 
-__all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "MODES", "LAB_KNOBS", "budget", "pretraining", "study_data",
+__all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "SIZE_ROWS", "EPOCH_ROWS", "choose_epochs", "fine_tuning_epochs", "MODES", "LAB_KNOBS", "PRETEXT_AUGMENT", "PRETRAIN_TASKS", "budget",
+           "pretraining", "study_data", "start_description",
            "base_config", "row_preproc",
            "position_model", "calibration_study", "calibrate", "choose", "chosen_budget", "position_study",
            "preprocessing_study", "STRENGTHS"]
@@ -46,31 +51,52 @@ PAPER_T2 = {"learned": "BERT", "TPE-v1": "TPE-V1", "TPE-v2": "TPE-V2"}
 T3_ROWS = ("Original", "LBP", "Crop, flip, rotate, color jitter", "Mixed-token embedding")
 #: Leave-one-out rows (TPE-v2): full SMaTE minus one method.
 LOO_ROWS = ("SMaTE − LBP", "SMaTE − augmentation", "SMaTE − mixing")
+#: Data-size block (notebook 05): the paper's stated reason for augmentation and LBP is scarce data ("ViT requires
+#: large-scale data … reduces overfitting", §3.1.2): each alone against the Original row, Table 3's model, at
+#: ``size_fractions`` of the training subjects (and all of them) on ``size_folds``.
+SIZE_ROWS = ("Original", "LBP", "Augmentation")
 #: TPE readings that can act (the literal ``broadcast`` cannot; see smate_nb.model.position).
 MODES = ("direction", "attention_bias", "broadcast_dropout")
 _MODE_ORDER = {m: i for i, m in enumerate(MODES)}
 
 #: Per-profile budget: the fine-tuning epochs, folds, seeds, pretraining corpus — one budget for every row.
 _BUDGET: dict[str, dict[str, Any]] = {
-    "smoke": dict(epochs=1, report_folds=(0,), wild_seeds=(0,), alpha_folds=(0,), pretrain_epochs=1,
-                  pretrain_subjects=8, n_views=2),
+    "smoke": dict(epoch_grid=(1,), report_folds=(0,), wild_seeds=(0,), alpha_folds=(0,), pretrain_epochs=1,
+                  pretrain_subjects=8, n_views=2, size_folds=(0,), size_fractions=(0.5,)),
     # cpu: clips of 12 frames at 48² (6 temporal × 36 spatial tokens) instead of the profile's 16 at 64²: 2.9× the
     # clips/s of the profile's geometry on one thread here (47 vs 16.5 clips/s, batch 16), which is what lets every
     # row run on 5 folds + 3 seeds in the budget (DESIGN: cheaper trainings before fewer replicates).
-    # epochs = 6 (10 before), chosen on the calibration fold (9) to fit the 2-core budget, which 10 epochs
-    # overran (notebooks 04 + 05 ≈ 2 h wall): fine-tuned from the stand-in, Original ended at 82.1 % WAR (of 28
-    # clips) after 6, 7 and 10 epochs and + augmentation (paper strength) at 50.0 % after each (the 6- and 7-epoch
-    # probes ran with 2 torch threads, the 10-epoch runs with 1; 52.5 s vs 86 s per run). The notebooks' own
-    # 1-thread 6-epoch runs of those two configs give 82.1 % and 60.7 % (thread count changes float rounding).
-    "cpu": dict(epochs=6, report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
-                pretrain_epochs=30, pretrain_subjects=80, n_views=2,
-                geometry=(("num_frames", 12), ("resize", 54), ("crop", 48))),
-    "paper": dict(epochs=30, report_folds=tuple(range(9)), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
-                  pretrain_epochs=0, pretrain_subjects=0, n_views=2),
-    "gpu": dict(epochs=10, report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
-                pretrain_epochs=30, pretrain_subjects=80, n_views=2),
+    # pretrain_epochs 12 of the rotation task = 4 × 504 clips an epoch (each clip at the four turns): 24 k clip-steps,
+    # 1.6× the 15 k of the earlier supervised stand-in's 30 epochs of 504 clips. Measured (30-epoch schedule, stopped
+    # early): training loss 1.26 / 0.86 / 0.59 after epochs 1–3 (ln 4 = 1.39), ≈ 42 s an epoch on one thread.
+    # epochs: not fixed here. The calibration fold's first step trains the slowest row (SMaTE: TPE-v2 + LBP +
+    # augmentation + mixed tokens) and the Original row at each budget of epoch_grid, and choose_epochs takes the
+    # smallest budget at which the slowest row's training loss has reached its plateau (the earlier fixed 6
+    # epochs left fine-tuned Original at training loss 0.88 and + augmentation at 1.89 of ln 7 = 1.95).
+    "cpu": dict(epoch_grid=(10, 20, 30), report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
+                pretrain_epochs=12, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2, 3, 4),
+                size_fractions=(0.25, 0.5), geometry=(("num_frames", 12), ("resize", 54), ("crop", 48))),
+    "paper": dict(epoch_grid=(30,), report_folds=tuple(range(9)), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
+                  pretrain_epochs=0, pretrain_subjects=0, n_views=2, size_folds=(0, 1, 2), size_fractions=(0.25, 0.5)),
+    "gpu": dict(epoch_grid=(10,), report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
+                pretrain_epochs=30, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2),
+                size_fractions=(0.25, 0.5)),
 }
 
+
+#: The pretext pretraining's augmentation (AugmentConfig overrides): a random resized crop of 0.7–1.0 of the frame,
+#: no turn, no colour change — the random resized crop of video pretraining recipes (Kinetics in ViViT / VideoMAE),
+#: not the paper's fine-tuning augmentation that the rows under test differ by. The recipes' horizontal flip is
+#: left out for ``rotation`` (a mirrored 90° turn is a 270° turn) and kept (p 0.5) for ``arrow_of_time``.
+PRETEXT_AUGMENT: dict[str, tuple[tuple[str, Any], ...]] = {
+    "rotation": (("crop_scale", (0.7, 1.0)), ("flip_p", 0.0), ("rotate_p", 0.0), ("gray_p", 0.0), ("jitter_p", 0.0)),
+    "arrow_of_time": (("crop_scale", (0.7, 1.0)), ("flip_p", 0.5), ("rotate_p", 0.0), ("gray_p", 0.0),
+                      ("jitter_p", 0.0)),
+}
+#: Pretraining objectives of the stand-in (``budget(pretrain_task=...)``): a label-free pretext task of
+#: :data:`smate_nb.data.pretext.TASKS`, or ``expression`` (the supervised stand-in of earlier versions, kept for
+#: comparison: it is the Original row's recipe, so it is not the default).
+PRETRAIN_TASKS = ("rotation", "arrow_of_time", "expression")
 
 #: Augmentation strengths the calibration chooses between (AugmentConfig overrides): the paper's (crop 0.8–1.0 of the
 #: frame, turns of ±{2°, 5°, 7°}) and a mild one (crop 0.95–1.0, turns of ±2°). Rule (:func:`choose`): the one whose
@@ -90,7 +116,8 @@ LAB_KNOBS: tuple[tuple[str, Any], ...] = (("pose", 1.0),)
 
 
 def budget(profile: str, **overrides: Any) -> dict[str, Any]:
-    """The study's budget for ``profile``: ``epochs`` (every fine-tuned row), ``report_folds``,
+    """The study's budget for ``profile``: ``epochs`` (every fine-tuned row; ``None``: chosen on the calibration
+    fold from ``epoch_grid`` by :func:`choose_epochs`; a number fixes it and skips that choice), ``report_folds``,
     ``calibration_fold`` (the lab's last fold), ``wild_seeds``, ``alpha_folds``, ``pretrain_epochs`` /
     ``pretrain_subjects`` (0 → no stand-in pretraining: the ``paper`` profile fine-tunes a checkpoint the user
     gives as ``init``, or trains from scratch), ``n_views`` (augmented views of Eq. 7), ``lbp_mode``,
@@ -98,16 +125,29 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     (``(field, value)`` pairs replacing the profile's clip geometry for every run of the study), ``init`` (a local
     ViT-B/16 ``.safetensors`` file every row fine-tunes from instead of the stand-in pretraining, which is then not
     trained; ``None``: the stand-in where the budget has one, else the profile's ``ModelSpec.init``). ``None``
-    overrides are ignored."""
+    overrides are ignored. ``size_folds`` / ``size_fractions``: the data-size block of notebook 05 (those
+    fractions of the training subjects, on those lab folds)."""
     p = get_profile(profile)
     kind = profile if profile in _BUDGET else "cpu"
     b = dict(_BUDGET[kind])
     b.setdefault("geometry", ())
     b.setdefault("init", None)
+    b.setdefault("pretrain_task", PRETRAIN_TASKS[0])
+    b.setdefault("epochs", None)
     b.update(calibration_fold=p.lab.folds - 1, lbp_mode="replace", augment_overrides=(), lab_knobs=LAB_KNOBS)
     b.update({k: v for k, v in overrides.items() if v is not None})
-    for k in ("report_folds", "wild_seeds", "alpha_folds"):
+    for k in ("report_folds", "wild_seeds", "alpha_folds", "epoch_grid", "size_folds", "size_fractions"):
         b[k] = tuple(b[k])
+    if b["epochs"] is not None:                  # a caller's fixed budget replaces the calibration's grid
+        b["epoch_grid"] = (int(b["epochs"]),)
+    if not b["epoch_grid"] or any(int(e) < 1 for e in b["epoch_grid"]):
+        raise ValueError(f"budget epoch_grid = {b['epoch_grid']!r}: need epochs ≥ 1")
+    bad = [f for f in b["size_fractions"] if not 0 < float(f) < 1]
+    if bad:
+        raise ValueError(f"budget size_fractions = {b['size_fractions']!r}: fractions of the training subjects in "
+                         "(0, 1) (1 is the tables' own runs)")
+    if b["pretrain_task"] not in PRETRAIN_TASKS:
+        raise ValueError(f"budget pretrain_task = {b['pretrain_task']!r}: choose one of {list(PRETRAIN_TASKS)}")
     if b["calibration_fold"] in b["report_folds"]:
         raise ValueError(f"the calibration fold {b['calibration_fold']} must not be reported "
                          f"(report_folds={list(b['report_folds'])})")
@@ -115,17 +155,28 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
 
 
 def pretraining(profile: str, b: dict[str, Any]) -> ExperimentConfig | None:
-    """The stand-in pretraining run (learned temporal embedding, no augmentation, a separate SynthFER-lab
-    corpus of generation seed 1), or None when the budget has none."""
+    """The stand-in pretraining run, or None when the budget has none (``pretrain_epochs`` 0, an ``init``
+    checkpoint, or real data).
+
+    A learned temporal embedding, on a separate SynthFER-lab corpus (generation seed 1, ``pretrain_subjects``
+    people, disjoint from every reported fold; its fold 0 is held out to score the pretext task). With
+    a label-free ``pretrain_task`` (default ``rotation``, :mod:`smate_nb.data.pretext`) no expression label is
+    used and the clips get :data:`PRETEXT_AUGMENT`; with ``"expression"`` it is the supervised 7-class stand-in of earlier versions
+    (no augmentation)."""
     p = get_profile(profile)
     if b.get("init") or not b["pretrain_epochs"] or not p.lab.dataset.startswith("synthfer"):
         return None
     from dataclasses import replace as _replace
 
+    task = b.get("pretrain_task", PRETRAIN_TASKS[0])
     data = _replace(study_data(profile, "lab", b), data_seed=p.lab.data_seed + 1, subjects=b["pretrain_subjects"],
-                    test_fold=0)
+                    test_fold=0, task=task)
+    if task == "expression":
+        return p.experiment("lab", data=data, optim={"epochs": b["pretrain_epochs"]},
+                            tag="pretraining stand-in for Kinetics-400")
     return p.experiment("lab", data=data, optim={"epochs": b["pretrain_epochs"]},
-                        tag="pretraining stand-in for Kinetics-400")
+                        preproc=PreprocSpec(augment=True, augment_overrides=PRETEXT_AUGMENT[task]),
+                        tag=f"label-free pretraining stand-in for Kinetics-400 ({task})")
 
 
 def start_description(profile: str, b: dict[str, Any]) -> str:
@@ -134,7 +185,12 @@ def start_description(profile: str, b: dict[str, Any]) -> str:
     if b.get("init"):
         return f"the checkpoint {b['init']} (no stand-in pretraining)"
     if pretraining(profile, b) is not None:
-        return f"the stand-in pretraining ({b['pretrain_epochs']} epochs on {b['pretrain_subjects']} people)"
+        task = b.get("pretrain_task", PRETRAIN_TASKS[0])
+        aug = dict(PRETEXT_AUGMENT.get(task, ()))
+        what = ("supervised on the 7 expressions, no augmentation" if task == "expression" else
+                f"label-free: {task.replace('_', ' ')}, random crop" + (" + flip" if aug.get("flip_p") else ""))
+        return (f"the stand-in pretraining ({what}; {b['pretrain_epochs']} epochs on {b['pretrain_subjects']} "
+                "other people)")
     return f"the profile's init ({get_profile(profile).model.init}; no stand-in pretraining)"
 
 
@@ -155,7 +211,22 @@ def base_config(profile: str, dataset: str, b: dict[str, Any]) -> ExperimentConf
     pre = pretraining(profile, b)
     init = b.get("init") or (f"run:{pre.key()}" if pre is not None else p.model.init)
     return p.experiment(dataset, data=study_data(profile, dataset, b), model={"init": init},
-                        optim={"epochs": b["epochs"]})
+                        optim={"epochs": fine_tuning_epochs(b)})
+
+
+def fine_tuning_epochs(b: dict[str, Any]) -> int:
+    """The fine-tuning epochs of every row: the budget's ``epochs`` (set by the caller, or by
+    :func:`chosen_budget` from the calibration's choice), or the only entry of ``epoch_grid``.
+
+    Raises:
+        ValueError: the budget has several candidate budgets and none was chosen yet (run :func:`calibrate`).
+    """
+    if b.get("epochs") is not None:
+        return int(b["epochs"])
+    if len(b["epoch_grid"]) == 1:
+        return int(b["epoch_grid"][0])
+    raise ValueError(f"the fine-tuning epochs are chosen on the calibration fold among {list(b['epoch_grid'])}; "
+                     "pass the calibration's choices (ablations.calibrate) or a fixed epochs=N")
 
 
 def position_model(base: ModelSpec, kind: str, mode: str = "broadcast", alpha: float = 1.0,
@@ -184,6 +255,7 @@ def row_preproc(row: str, b: dict[str, Any]) -> PreprocSpec:
         "Mixed-token embedding": PreprocSpec(lbp=True, augment=True, augment_overrides=aug, mix=True, n_views=n),
         "SMaTE − LBP": PreprocSpec(augment=True, augment_overrides=aug, mix=True, n_views=n),
         "SMaTE − augmentation": PreprocSpec(lbp=True, mix=True, n_views=0),
+        "Augmentation": PreprocSpec(augment=True, augment_overrides=aug),
     }
     rows["SMaTE − mixing"] = rows["Crop, flip, rotate, color jitter"]
     if row not in rows:
@@ -204,25 +276,51 @@ def _run(base: ExperimentConfig, dataset: str, fold: int, seed: int, labels: dic
                            "seed": seed}.items()))
 
 
-def calibration_study(profile: str, mode: str | None = None, **budget_overrides: Any) -> Study:
-    """The runs on the calibration fold that every choice of the ablations is made on, in two steps.
+#: The rows the fine-tuning budget is chosen on: the Original row and the slowest row (Table 3's last: LBP +
+#: augmentation + mixed tokens; the most varied input, so the last to fit its training clips).
+EPOCH_ROWS = ("Original", "Mixed-token embedding")
+#: :func:`choose_epochs`: a budget has reached the slowest row's plateau when that row's final training loss is
+#: within ``max(EPOCH_TOL_NATS, EPOCH_TOL_REL × loss)`` of the lowest final loss any budget of the grid reached.
+EPOCH_TOL_NATS, EPOCH_TOL_REL = 0.05, 0.10
+#: ... and the Original row, trained on un-augmented clips, must fit them: training accuracy ≥ this (%).
+ORIGINAL_FIT = 95.0
 
-    Without ``mode``: ``stall`` — from scratch vs fine-tuned from the stand-in, without and with augmentation
-    (why the stand-in); ``mode`` — TPE-v1 / TPE-v2 in every reading that can act (α = 1). With ``mode`` (the
-    reading :func:`choose` picked from the first step) also ``alpha`` — α ∈ {0.5, 2} for TPE-v1, and printed /
-    normalised Eq. 10 at α ∈ {0.5, 2} for TPE-v2, in that reading.
+
+def calibration_study(profile: str, mode: str | None = None, epochs: int | None = None,
+                      **budget_overrides: Any) -> Study:
+    """The runs on the calibration fold that every choice of the ablations is made on, in three steps.
+
+    0. Without ``epochs`` (and a budget with several candidate budgets ``epoch_grid``): ``epochs`` — the
+       :data:`EPOCH_ROWS` fine-tuned for each candidate budget (warm-up then cosine decay over each), the evidence
+       :func:`choose_epochs` picks the fine-tuning epochs from.
+    1. With ``epochs`` (or a single candidate), without ``mode``: ``stall`` — from scratch vs fine-tuned from the
+       stand-in, without and with augmentation, all at that budget (does the stand-in help both rows?); ``mode``
+       — TPE-v1 / TPE-v2 in every reading that can act (α = 1).
+    2. With ``mode`` (the reading :func:`choose` picked from step 1) also ``alpha`` — α ∈ {0.5, 2} for TPE-v1,
+       and printed / normalised Eq. 10 at α ∈ {0.5, 2} for TPE-v2, in that reading.
     """
     p = get_profile(profile)
     b = budget(profile, **budget_overrides)
-    lab = base_config(profile, "lab", b)
     fold, seed = b["calibration_fold"], p.seeds[0]
     runs: list[Run] = []
     pre = pretraining(profile, b)
     if pre is not None:
         runs.append(Run(pre, (("block", "pretraining"), ("row", "stand-in"), ("stage", 0))))
+    choices = {"pretraining": None if pre is None else pre.key()}
+    if epochs is None and len(b["epoch_grid"]) > 1:
+        for e in b["epoch_grid"]:
+            lab_e = base_config(profile, "lab", {**b, "epochs": int(e)})
+            for row in EPOCH_ROWS:
+                runs.append(_run(lab_e, "lab", fold, seed, {"block": "epochs", "row": row, "budget": int(e)},
+                                 preproc=row_preproc(row, b)))
+        params = {"profile": profile, **b, "calibration_seed": seed, "step": "epochs"}
+        return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)), choices)
+    b = {**b, "epochs": int(epochs) if epochs is not None else fine_tuning_epochs(b)}
+    lab = base_config(profile, "lab", b)
     if pre is not None or b.get("init"):
         start = "stand-in" if pre is not None else "checkpoint"                  # what the fine-tuned rows start from
-        scratch = p.experiment("lab", data=study_data(profile, "lab", b), optim={"eval_every": 1})  # from scratch
+        scratch = p.experiment("lab", data=study_data(profile, "lab", b),            # from scratch, same budget
+                               optim={"eval_every": 1, "epochs": b["epochs"]})
         tuned = lab.replace(optim={"eval_every": 1})
         for row in ("Original", "Crop, flip, rotate, color jitter"):
             pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS["paper"])
@@ -244,28 +342,89 @@ def calibration_study(profile: str, mode: str | None = None, **budget_overrides:
                                                           "alpha": alpha, "normalized": norm},
                                  model=position_model(lab.model, kind, mode, alpha, norm)))
     params = {"profile": profile, **b, "calibration_seed": seed, "mode_for_alpha": mode}
-    return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)),
-                 {"pretraining": None if pre is None else pre.key()})
+    return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)), choices)
+
+
+def choose_epochs(frame: Any) -> dict[str, Any]:
+    """The fine-tuning budget from the calibration's ``epochs`` block (``frame``: :meth:`Study.frame` with the
+    columns ``block``, ``row``, ``budget``, ``final train loss`` and ``train accuracy``).
+
+    Rule (fixed before any run): the smallest budget at which (a) the slowest row's final training loss is within
+    ``max(EPOCH_TOL_NATS, EPOCH_TOL_REL × that loss)`` of the lowest final loss any budget of the grid reached —
+    more epochs would no longer lower it: its plateau — and (b) the Original row's training accuracy on its
+    un-augmented training clips is ≥ :data:`ORIGINAL_FIT` %. No budget meets both → the largest, and
+    ``epochs_converged`` is False (say so with the tables). Returns ``{"epochs", "epochs_converged",
+    "evidence_epochs": {budget: {...}}, "epochs_rule"}``.
+    """
+    import math
+
+    sub = frame[frame["block"] == "epochs"]
+    if sub.empty:
+        raise ValueError("choose_epochs: the frame has no 'epochs' block (calibration step 0)")
+    slow, orig = EPOCH_ROWS[1], EPOCH_ROWS[0]
+    budgets = sorted({int(e) for e in sub["budget"]})
+    at = {(r["row"], int(r["budget"])): r for _, r in sub.iterrows()}
+    missing = [(row, e) for e in budgets for row in EPOCH_ROWS if (row, e) not in at]
+    if missing:
+        raise ValueError(f"choose_epochs: the epochs block lacks the runs {missing}")
+    best = min(float(at[(slow, e)]["final train loss"]) for e in budgets)
+    evidence, chosen = {}, None
+    for e in budgets:
+        loss = float(at[(slow, e)]["final train loss"])
+        fit_ = float(at[(orig, e)]["train accuracy"])
+        plateau = loss <= best + max(EPOCH_TOL_NATS, EPOCH_TOL_REL * loss)
+        fits = math.isfinite(fit_) and fit_ >= ORIGINAL_FIT
+        evidence[e] = {f"{slow} final train loss": loss, f"{orig} train accuracy %": fit_,
+                       f"{slow} WAR %": float(at[(slow, e)]["WAR"]), f"{orig} WAR %": float(at[(orig, e)]["WAR"]),
+                       "plateau": bool(plateau), "original fits": bool(fits)}
+        if chosen is None and plateau and fits:
+            chosen = e
+    rule = (f"smallest budget whose {slow} final training loss is within max({EPOCH_TOL_NATS} nats, "
+            f"{EPOCH_TOL_REL:.0%}) of the grid's lowest ({best:.3f}) and whose {orig} training accuracy is ≥ "
+            f"{ORIGINAL_FIT:.0f} %")
+    return {"epochs": chosen if chosen is not None else budgets[-1], "epochs_converged": chosen is not None,
+            "evidence_epochs": evidence, "epochs_rule": rule}
 
 
 def calibrate(profile: str, *, workers: int | None = None, retrain: bool = False, progress: bool = True,
               **budget_overrides: Any) -> tuple[dict[str, Any], Any, Study, list[dict[str, Any]]]:
-    """Run both calibration steps (stored runs are reused) and return ``(choices, frame, study, results)``.
+    """Run the calibration steps (stored runs are reused) and return ``(choices, frame, study, results)``.
 
-    Every notebook of the ablations calls this, so they all use the same choices. ``results`` holds one result
-    per distinct calibration run (for :meth:`smate_nb.report.Report.record_runs`).
+    Every notebook of the ablations calls this, so they all use the same choices. ``frame`` holds every
+    calibration run (the ``epochs`` block too); ``results`` one result per distinct calibration run (for
+    :meth:`smate_nb.report.Report.record_runs`); ``study`` is the last step's.
     """
+    import pandas as pd
+
     kw = dict(workers=workers, retrain=retrain, progress=progress)
-    first = calibration_study(profile, **budget_overrides)
+    steps: list[tuple[Study, list[dict[str, Any]]]] = []
+    epochs_choice: dict[str, Any] = {}
+    budget_overrides = dict(budget_overrides)
+    epochs = budget_overrides.pop("epochs", None)            # a caller's fixed budget: no choice to make
+    zero = calibration_study(profile, epochs=epochs, **budget_overrides)
+    if zero.parameters.get("step") == "epochs":
+        zero_results = zero.run(**kw)
+        steps.append((zero, zero_results))
+        epochs_choice = choose_epochs(zero.frame(zero_results))
+        epochs = epochs_choice["epochs"]
+    first = calibration_study(profile, epochs=epochs, **budget_overrides)
     first_results = first.run(**kw)
+    steps.append((first, first_results))
     mode = choose(first.frame(first_results))["tpe_mode"]
-    second = calibration_study(profile, mode=mode, **budget_overrides)
+    second = calibration_study(profile, mode=mode, epochs=epochs, **budget_overrides)
     second_results = second.run(**kw)
-    seen = {r["key"] for r in first_results}
-    results = list({r["key"]: r for r in first_results}.values()) + \
-        list({r["key"]: r for r in second_results if r["key"] not in seen}.values())
-    frame = second.frame(second_results)
-    return choose(frame), frame, second, results
+    steps.append((second, second_results))
+    results: dict[str, dict[str, Any]] = {}
+    for _, res in steps:
+        for r in res:
+            results.setdefault(r["key"], r)
+    frames = [st.frame(res) for st, res in steps[:-2]] + [second.frame(second_results)]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    choices = choose(frame)
+    choices.update(epochs_choice or {"epochs": int(second.parameters["epochs"]), "epochs_converged": None,
+                                     "evidence_epochs": {}, "epochs_rule": "fixed: one candidate budget"
+                                     if epochs is None else "fixed by the caller"})
+    return choices, frame, second, list(results.values())
 
 
 def _with_stage(runs: list[Run]) -> list[Run]:
@@ -320,8 +479,11 @@ def _tpe(lab_model: ModelSpec, kind: str, choices: dict[str, Any], mode: str | N
 
 
 def chosen_budget(profile: str, choices: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The budget with the calibration's augmentation strength (unless the caller overrides it)."""
+    """The budget with the calibration's fine-tuning epochs and augmentation strength (unless the caller
+    overrides them)."""
     over = dict(overrides or {})
+    if over.get("epochs") is None and choices.get("epochs") is not None:
+        over["epochs"] = int(choices["epochs"])
     if over.get("augment_overrides") is None and "augment_overrides" in choices:
         over["augment_overrides"] = tuple(tuple(x) if isinstance(x, list) else x for x in choices["augment_overrides"])
     return budget(profile, **over)
@@ -363,7 +525,9 @@ def position_study(profile: str, choices: dict[str, Any], **budget_overrides: An
 
 
 def preprocessing_study(profile: str, choices: dict[str, Any], **budget_overrides: Any) -> Study:
-    """Tables 3 (learned) and 4 (TPE-v2, the chosen reading) with the TPE-v2 leave-one-out block."""
+    """Tables 3 (learned) and 4 (TPE-v2, the chosen reading) with the TPE-v2 leave-one-out block, and the
+    data-size block (:data:`SIZE_ROWS` at ``size_fractions`` of the training subjects and at all of them, on
+    ``size_folds``; label ``subjects`` = the fraction)."""
     b = chosen_budget(profile, choices, budget_overrides)
     runs: list[Run] = []
     bases = {d: base_config(profile, d, b) for d in ("lab", "wild")}
@@ -376,6 +540,14 @@ def preprocessing_study(profile: str, choices: dict[str, Any], **budget_override
         for row in LOO_ROWS:
             runs.append(_run(bases[dataset], dataset, fold, seed, {"block": "loo", "row": row},
                              model=models["table4"], preproc=row_preproc(row, b)))
+    p = get_profile(profile)
+    for fold in b["size_folds"]:
+        for frac in (*b["size_fractions"], 1.0):
+            base = bases["lab"] if frac == 1.0 else bases["lab"].replace(data={"train_subject_fraction": float(frac)})
+            for row in SIZE_ROWS:
+                runs.append(_run(base, "lab", fold, p.seeds[0], {"block": "size", "row": row,
+                                                                 "subjects": float(frac)},
+                                 model=models["table3"], preproc=row_preproc(row, b)))
     pre = pretraining(profile, b)
     if pre is not None:
         runs.insert(0, Run(pre, (("block", "pretraining"), ("row", "stand-in"), ("stage", 0))))

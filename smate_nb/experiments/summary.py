@@ -4,8 +4,9 @@
 paper's value, ours (with the data, profile and model named), Δ, a verdict and the table it comes from.
 Verdicts: *reproduced* (a paired comparison resolved on the paper's side, or a count within tolerance),
 *not reproduced* (resolved on the other side, or a count off), *not resolved* (the interval includes 0 at this
-budget), *not comparable* (an absolute accuracy on other data, or a time on another machine), *not run* (its
-notebook has not written the table yet).
+budget), *invalid* (a run behind the comparison did not train — :mod:`smate_nb.engine.health`; its table's
+``invalid: …`` reason is kept in the *ours* column), *not comparable* (an absolute accuracy on other data, or a time
+on another machine), *not run* (its notebook has not written the table yet). :func:`verdict_counts` counts them.
 """
 from __future__ import annotations
 
@@ -16,12 +17,37 @@ from typing import Any
 import pandas as pd
 
 from .. import paper
+from ..metrics import INVALID, is_invalid
 
-__all__ = ["VERDICT_OF", "claims", "ambiguity_register"]
+__all__ = ["VERDICT_OF", "SUMMARY_VERDICTS", "summary_verdict", "verdict_counts", "claims", "ambiguity_register"]
 
-#: A table's verdict → the summary's.
-VERDICT_OF = {"as the paper": "reproduced", "opposite": "not reproduced", "not resolved at this budget": "not resolved"}
+#: A table's verdict → the summary's (any ``invalid: …`` verdict → ``invalid``: :func:`summary_verdict`).
+VERDICT_OF = {"as the paper": "reproduced", "opposite": "not reproduced", "not resolved at this budget": "not resolved",
+              INVALID: INVALID}
+#: Every verdict of the summary, in the order it is counted and shown.
+SUMMARY_VERDICTS = ("reproduced", "not reproduced", "not resolved", INVALID, "not comparable", "not run")
 _DATASET = {"lab": ("ckplus", "CK+"), "wild": ("afew", "AFEW")}
+
+
+def summary_verdict(table_verdict: Any) -> str:
+    """A table's verdict cell → the summary's verdict (:data:`VERDICT_OF`; ``invalid: …`` → ``invalid``; anything
+    else as it is)."""
+    v = str(table_verdict)
+    return INVALID if is_invalid(v) else VERDICT_OF.get(v, v)
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.Series:
+    """How many claims of :func:`claims` end in each verdict of :data:`SUMMARY_VERDICTS` (zeros included; a
+    verdict outside that list is counted after them)."""
+    counts = table["verdict"].value_counts()
+    order = list(SUMMARY_VERDICTS) + [v for v in counts.index if v not in SUMMARY_VERDICTS]
+    return counts.reindex(order).fillna(0).astype(int)
+
+
+def _judged(ours: str, table_verdict: Any) -> tuple[str, str]:
+    """``(ours, summary verdict)``: an invalid table verdict keeps its reason beside our number."""
+    v = str(table_verdict)
+    return (f"{ours}; {v}" if is_invalid(v) else ours), summary_verdict(v)
 
 
 def _read(tables: Path, stem: str) -> pd.DataFrame | None:
@@ -62,9 +88,8 @@ def _paired_claims(tables: Path, stem: str, label: str, comparisons: dict[str, s
                 continue
             r = sel.iloc[0]
             delta_col = next(c for c in t.columns if c.startswith("mean Δ"))
-            out.append(_row(f"{label}: {text} ({name})", f"{r['paper Δ (pts)']} pts",
-                            f"{r[delta_col]:+.2f} pts {r['95 % CI']} ({r['pairs']} pairs, {ds})",
-                            "—", VERDICT_OF.get(str(r["verdict"]), str(r["verdict"])), stem))
+            ours, v = _judged(f"{r[delta_col]:+.2f} pts {r['95 % CI']} ({r['pairs']} pairs, {ds})", r["verdict"])
+            out.append(_row(f"{label}: {text} ({name})", f"{r['paper Δ (pts)']} pts", ours, "—", v, stem))
     return out
 
 
@@ -124,11 +149,14 @@ def claims(profile_dir: str | Path) -> pd.DataFrame:
             sub = t[t["train set"] == ts]
             n_hi = int((sub["verdict"] == "higher").sum())
             lo = int((sub["verdict"] == "lower").sum())
+            bad = sub["verdict"][sub["verdict"].map(is_invalid)]
             verdict = "reproduced" if n_hi == len(sub) and len(sub) else ("not reproduced" if lo else "not resolved")
+            ours = (f"higher in {n_hi} of {len(sub)} test sets; mean Δ "
+                    + ", ".join(f"{d:+.1f}" for d in sub["mean Δ WAR (pts)"]) + " pts")
+            if len(bad):                          # a run behind a cell did not train: the claim cannot be judged
+                verdict, ours = INVALID, f"{ours}; {bad.iloc[0]}"
             rows.append(_row(f"Fig. 2: training with {ts} beats original on every test set", "higher on all",
-                             f"higher in {n_hi} of {len(sub)} test sets; mean Δ "
-                             + ", ".join(f"{d:+.1f}" for d in sub["mean Δ WAR (pts)"]) + " pts",
-                             "—", verdict, "03_appearance_bias__paired_vs_original"))
+                             ours, "—", verdict, "03_appearance_bias__paired_vs_original"))
 
     # Table 2 and the TPE claims.
     rows += _cells(tables, "04_position_encodings__table2", "Table 2", paper.TABLE2,
@@ -150,10 +178,10 @@ def claims(profile_dir: str | Path) -> pd.DataFrame:
                                  "claim", "04_position_encodings__length_generalisation_paired"))
             continue
         r = sel.iloc[0]
+        ours, v = _judged(f"learned loses {r['mean Δ (pts)']:+.2f} pts more {r['95 % CI']} "
+                          f"({r['comparison'].split(', ')[-1]})", r["verdict"])
         rows.append(_row(f"§3.2.3 {row} generalises to longer sequences than the learned table", "claim (no number)",
-                         f"learned loses {r['mean Δ (pts)']:+.2f} pts more {r['95 % CI']} ({r['comparison'].split(', ')[-1]})",
-                         "—", VERDICT_OF.get(str(r["verdict"]), str(r["verdict"])),
-                         "04_position_encodings__length_generalisation_paired"))
+                         ours, "—", v, "04_position_encodings__length_generalisation_paired"))
 
     # Tables 3 and 4.
     steps = {"LBP − Original": "+ LBP improves", "Crop, flip, rotate, color jitter − LBP": "+ augmentation improves",
@@ -165,10 +193,10 @@ def claims(profile_dir: str | Path) -> pd.DataFrame:
     if t is not None:
         for _, r in t.iterrows():
             key, name = _DATASET[r["dataset"]]
+            ours, v = _judged(f"{r['contribution Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", r["verdict"])
             rows.append(_row(f"Leave one out: {r['method']} contributes given the others ({name})",
-                             str(r["paper's cumulative gain (pts)"]) + " pts (cumulative)",
-                             f"{r['contribution Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", "—",
-                             VERDICT_OF.get(str(r["verdict"]), str(r["verdict"])), "05_progressive_preprocessing__leave_one_out"))
+                             str(r["paper's cumulative gain (pts)"]) + " pts (cumulative)", ours, "—", v,
+                             "05_progressive_preprocessing__leave_one_out"))
 
     # Table 5.
     t = _read(tables, "07_cost_by_crop__table5_macs")
@@ -208,9 +236,9 @@ def claims(profile_dir: str | Path) -> pd.DataFrame:
     else:
         for _, r in t.iterrows():
             key, name = _DATASET[r["dataset"]]
+            ours, v = _judged(f"{r['mean Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", r["verdict"])
             rows.append(_row(f"Table 6: {r['comparison']} > 0, same folds and seeds ({name} stand-in)",
-                             str(r["paper Δ (pts)"]), f"{r['mean Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", "—",
-                             VERDICT_OF.get(str(r["verdict"]), str(r["verdict"])), "06_comparison__table6_paired"))
+                             str(r["paper Δ (pts)"]), ours, "—", v, "06_comparison__table6_paired"))
     return pd.DataFrame(rows)
 
 

@@ -3,6 +3,11 @@ paired comparisons (mean Δ with a bootstrap interval, the exact sign test, a ve
 
 Input is a study's run frame (:meth:`smate_nb.experiments.Study.frame`) with the labels ``row`` and ``dataset``
 (``lab`` / ``wild``) and its ``replicate`` column; two rows are paired on the same replicate (dataset, fold, seed).
+
+Run health: where the frame has a ``health`` column (:mod:`smate_nb.engine.health`), a comparison in which any
+paired run of either row is not *trained* gets the verdict ``invalid: <row> did not train (…)`` instead of one about
+the methods (:func:`health_verdict`; its Δ is still shown), and :func:`summary_table` counts the trained runs per
+row. A frame without the column (built by code that predates it) is read as before.
 """
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..metrics import mean_std, paired_comparison, verdict
+from ..engine.health import LABELS, TRAINED
+from ..metrics import invalid, mean_std, paired_comparison, verdict
 
-__all__ = ["PAPER_DATASET", "fmt_mean_std", "fmt_ci", "summary_table", "paired_table", "bar_figure"]
+__all__ = ["PAPER_DATASET", "fmt_mean_std", "fmt_ci", "health_verdict", "summary_table", "paired_table", "bar_figure"]
 
 #: Our dataset → the paper's (the key used in :mod:`smate_nb.paper`).
 PAPER_DATASET = {"lab": "ckplus", "wild": "afew"}
@@ -38,9 +44,38 @@ def _paper(paper_values: dict[str, dict[str, float | None]] | None, row: str, da
     return paper_values[row].get(PAPER_DATASET.get(dataset, dataset))
 
 
+def _distinct_runs(sub: pd.DataFrame) -> pd.DataFrame:
+    """One line per run (a frame ``by_test_start`` repeats each run once per test start point)."""
+    cols = [c for c in ("row", "replicate", "key") if c in sub]
+    return sub.drop_duplicates(cols) if cols else sub
+
+
+def health_verdict(frame: pd.DataFrame, rows: Sequence[str], replicates: Iterable[str] | None = None) -> str | None:
+    """``"invalid: <row> did not train (2 of 5 runs collapsed, 1 under-trained)"`` when any run of ``rows`` (on
+    ``replicates``, default all; pass the paired ones) is not *trained*, naming every such row; ``None`` when all
+    trained or when ``frame`` has no ``health`` column. Use it before :func:`smate_nb.metrics.verdict`:
+    ``health_verdict(sub, [cand, ref], both.index) or verdict(c, paper_diff)``."""
+    if "health" not in frame:
+        return None
+    sub = frame if replicates is None else frame[frame["replicate"].isin(list(replicates))]
+    reasons = []
+    for row in dict.fromkeys(rows):
+        runs = _distinct_runs(sub[sub["row"] == row])
+        labels = runs["health"].astype(str)
+        bad = {lab: int((labels == lab).sum()) for lab in LABELS if lab != TRAINED}
+        bad.update({lab: int((labels == lab).sum()) for lab in labels.unique() if lab not in LABELS})  # unknown
+        bad = {k: v for k, v in bad.items() if v}
+        if bad:
+            (lab0, n0), *rest = bad.items()
+            counted = ", ".join([f"{n0} of {len(runs)} runs {lab0}", *(f"{n} {lab}" for lab, n in rest)])
+            reasons.append(f"{row} did not train ({counted})")
+    return invalid(reasons) if reasons else None
+
+
 def summary_table(frame: pd.DataFrame, rows: Sequence[str], paper_values: dict | None = None,
                   paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild")) -> pd.DataFrame:
-    """One line per row × dataset: replicates, WAR and UAR as mean ± std (%), the paper's top-1 (%).
+    """One line per row × dataset: replicates, WAR and UAR as mean ± std (%), the paper's top-1 (%), and — where
+    the frame has a ``health`` column — ``trained runs`` (``"3 / 5"``: replicates whose run is *trained*).
 
     ``paper_names`` maps our row names to the paper's (default: the same).
     """
@@ -52,9 +87,12 @@ def summary_table(frame: pd.DataFrame, rows: Sequence[str], paper_values: dict |
                 continue
             paper_row = (paper_names or {}).get(row, row)
             p = _paper(paper_values, paper_row, dataset)
-            out.append({"dataset": _NAMES.get(dataset, dataset), "row": row, "replicates": len(sub),
-                        "WAR % (ours)": fmt_mean_std(sub["WAR"]), "UAR % (ours)": fmt_mean_std(sub["UAR"]),
-                        "paper top-1 %": "—" if p is None else f"{p:.2f}"})
+            line = {"dataset": _NAMES.get(dataset, dataset), "row": row, "replicates": len(sub)}
+            if "health" in sub:
+                line["trained runs"] = f"{int((sub['health'] == TRAINED).sum())} / {len(sub)}"
+            line.update({"WAR % (ours)": fmt_mean_std(sub["WAR"]), "UAR % (ours)": fmt_mean_std(sub["UAR"]),
+                         "paper top-1 %": "—" if p is None else f"{p:.2f}"})
+            out.append(line)
     return pd.DataFrame(out)
 
 
@@ -63,7 +101,9 @@ def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], paper_va
                  metric: str = "WAR") -> pd.DataFrame:
     """Each (candidate, reference) pair of rows on the same replicates: mean Δ (points) with a 95 % bootstrap
     interval, wins / ties / losses, the exact sign test, the paper's Δ and the verdict (*as the paper* /
-    *opposite* / *not resolved at this budget*; "—" where the paper gives no number)."""
+    *opposite* / *not resolved at this budget*; "—" where the paper gives no number). Where any paired run of
+    either row is not *trained* (frame column ``health``), the verdict is ``invalid: <row> did not train (…)``
+    (:func:`health_verdict`), whether or not the paper gives a number; the Δ columns are still filled."""
     out = []
     for dataset in datasets:
         sub = frame[frame["dataset"] == dataset]
@@ -84,7 +124,8 @@ def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], paper_va
                         "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}",
                         "sign test p": round(c["sign_test_p"], 3),
                         "paper Δ (pts)": "—" if pdiff is None else f"{pdiff:+.2f}",
-                        "verdict": "—" if not pdiff else verdict(c, pdiff)})
+                        "verdict": health_verdict(sub, [cand, ref], both.index)
+                        or ("—" if not pdiff else verdict(c, pdiff))})
     return pd.DataFrame(out)
 
 

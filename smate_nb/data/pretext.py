@@ -1,0 +1,99 @@
+"""Label-free pretext tasks: what the stand-in for Kinetics-400 pretraining learns from, without expression labels.
+
+The paper fine-tunes a ViViT pretrained on Kinetics-400 — actions, another task, no expression label. Our stand-in
+must not be the Original row's recipe on more people (a supervised 7-expression model would favour the row that
+trains exactly like it), so it learns a task whose labels come from the clip itself:
+
+* ``rotation`` (default of the stand-in) — by how much was the clip turned: 0°, 90°, 180° or 270°? (Gidaris,
+  Singh & Komodakis, *Unsupervised Representation Learning by Predicting Image Rotations*, ICLR 2018.) Every clip
+  appears once at each turn per epoch (exactly balanced, no random label). To answer, the model must find where
+  the eyes, nose and mouth are and which way the face is up — the parts an expression is made of — without
+  being told any expression. A horizontal flip must not be combined with it (a mirrored 90° turn is a 270° turn:
+  the label would be ambiguous), so its augmentation is the random resized crop alone.
+* ``arrow_of_time`` — is the clip played forwards or backwards? (Wei et al., *Learning and Using the Arrow of
+  Time*, CVPR 2018; in the family of Misra et al.'s *Shuffle and Learn*, ECCV 2016.) Every clip appears once in
+  each direction per epoch, so the two classes are exactly balanced and no label is drawn at random. To answer, the
+  model must tell the earlier from the later frames — on face video, how the face moves and changes — using both
+  the spatial and the temporal encoder, and it trains through the engine's one classification step (no second
+  loss path). What it cannot use: which expression a sequence shows, which is never in its labels. Measured on
+  the cpu stand-in corpus (80 people, 12 frames at 48², from scratch): the training loss stayed at ln 2 for 12
+  epochs with crop + flip and for 5 without augmentation — the comparison it needs (early against late frames)
+  gives a from-scratch ViT no first-order signal to start from, so it is offered but not the default.
+
+:data:`TASKS` names every task a :class:`~smate_nb.engine.specs.DataSpec` may ask for; ``expression`` is the
+dataset's own labels.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["TASKS", "Rotation", "ArrowOfTime", "task_classes", "wrap_task"]
+
+#: ``DataSpec.task`` → its class names (``None``: the dataset's own expression classes).
+TASKS: dict[str, tuple[str, ...] | None] = {"expression": None, "rotation": ("0°", "90°", "180°", "270°"),
+                                            "arrow_of_time": ("forward", "reversed")}
+
+
+class ArrowOfTime:
+    """Every clip of ``base`` twice: item ``i < N`` is clip ``i`` as recorded (label 0, ``forward``), item
+    ``N + i`` the same clip with its frames in reverse order (label 1, ``reversed``); ``N = len(base)``.
+
+    Items are ``(uint8 [T, H, W, C] tensor, label)`` like the base dataset's; the expression label of the base is
+    dropped. Deterministic: no random draw (the loader's shuffle decides the order)."""
+
+    classes = TASKS["arrow_of_time"]
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return 2 * len(self.base)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        n = len(self.base)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"ArrowOfTime index {i} out of range for {len(self)} items")
+        i %= len(self)
+        clip = self.base[i % n][0]
+        if i >= n:
+            clip = clip.flip(0)
+        return clip, int(i >= n)
+
+
+class Rotation:
+    """Every clip of ``base`` four times: item ``k·N + i`` is clip ``i`` with every frame turned by ``k × 90°``
+    counter-clockwise (label ``k``), ``N = len(base)``. Items are ``(uint8 [T, H, W, C] tensor, label)``; frames
+    must be square (they are: the clip cache holds ``resize²`` frames). Deterministic."""
+
+    classes = TASKS["rotation"]
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return 4 * len(self.base)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        import torch
+
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"Rotation index {i} out of range for {len(self)} items")
+        i %= len(self)
+        k, j = divmod(i, len(self.base))
+        clip = self.base[j][0]
+        if clip.shape[1] != clip.shape[2]:
+            raise ValueError(f"Rotation needs square frames, got {tuple(clip.shape)} (T, H, W, C)")
+        return (torch.rot90(clip, k, dims=(1, 2)).contiguous() if k else clip), k
+
+
+def task_classes(task: str, dataset_classes: tuple[str, ...]) -> tuple[str, ...]:
+    """Class names of ``task`` (the dataset's own for ``expression``). Raises ``ValueError`` for an unknown task."""
+    if task not in TASKS:
+        raise ValueError(f"unknown DataSpec.task {task!r}; choose one of {sorted(TASKS)}")
+    return TASKS[task] or tuple(dataset_classes)
+
+
+def wrap_task(task: str, dataset: Any) -> Any:
+    """``dataset`` relabelled for ``task`` (itself for ``expression``)."""
+    task_classes(task, ())
+    return dataset if task == "expression" else {"rotation": Rotation, "arrow_of_time": ArrowOfTime}[task](dataset)

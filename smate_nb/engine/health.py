@@ -1,0 +1,180 @@
+"""Run health: did a training actually train? One label per run — ``trained``, ``under-trained`` or ``collapsed``.
+
+A number in a table is only evidence about a method if the run behind it learned something. The committed cpu
+reference held 19 distinct runs whose every test clip got the same class (UAR exactly 100/7 %), and training losses
+at the end of the budget close to chance (ln 7 = 1.95); their paired comparisons are not about the methods. This
+module names such runs, from what every result stores (its per-epoch training loss and its test predictions):
+
+* **collapsed** — at least :data:`COLLAPSE_SHARE` (90 %) of the test predictions are one class, **or** the final
+  training loss is no better than chance: ``loss[-1] ≥ (1 − CHANCE_MARGIN) · ln C`` (within 2 % of ln C, or above
+  it: a network whose loss is above the uniform predictor's has learned nothing either), C = number of classes.
+* **under-trained** — not collapsed, and the training loss was still falling at the end of the budget: its relative
+  drop over the last ``k`` = :data:`PLATEAU_EPOCHS` epochs,
+
+  ``drop = (loss[-1-k] − loss[-1]) / loss[-1-k]``  (with fewer than k + 1 epochs: from the first epoch),
+
+  exceeds :data:`PLATEAU_TOL` (2 %). A run of a single epoch is under-trained by definition: one point says
+  nothing about whether the loss levelled off.
+* **trained** — otherwise.
+
+Why the end points ``loss[-1-k]`` and ``loss[-1]`` and not the mean of the last k epochs against the k before:
+each epoch's loss is already the mean over every batch of that epoch (an average of hundreds of steps, so not a
+noisy point), and the cosine schedule puts the smallest learning rates in the last epochs, where the curve
+flattens *because the steps are small*, not because the model has converged. A window that reaches k epochs back
+(to where the learning rate was still sizeable) sees a loss that is still falling; averaging inside the flat tail
+would dilute exactly that signal, and a two-window mean would need 2k epochs, which the short cpu budgets (6
+epochs) barely have. A loss that *rose* over the window (negative drop) is not under-training and is left to the
+other tests.
+
+:func:`run_health` judges from a history and predictions (the engine calls it at the end of every training);
+:func:`result_health` judges any stored result, including one that predates these fields (no ``train_eval``, no
+``test_prediction_counts``: the counts come from its stored test predictions, the training accuracy is unknown).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Final, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["LABELS", "TRAINED", "UNDER_TRAINED", "COLLAPSED", "COLLAPSE_SHARE", "CHANCE_MARGIN", "PLATEAU_EPOCHS",
+           "PLATEAU_TOL", "prediction_counts", "run_health", "result_health"]
+
+TRAINED: Final = "trained"
+UNDER_TRAINED: Final = "under-trained"
+COLLAPSED: Final = "collapsed"
+#: Every health label, healthy first.
+LABELS: Final = (TRAINED, UNDER_TRAINED, COLLAPSED)
+
+#: A run whose most frequent test prediction takes at least this share of the test clips has collapsed.
+COLLAPSE_SHARE: Final = 0.9
+#: A final training loss ≥ (1 − this) · ln C is at chance (C classes: ln C is the uniform predictor's loss).
+CHANCE_MARGIN: Final = 0.02
+#: The training loss's drop is measured over this many final epochs …
+PLATEAU_EPOCHS: Final = 3
+#: … and a relative drop above this share means the loss was still falling: under-trained.
+PLATEAU_TOL: Final = 0.02
+
+
+def prediction_counts(y_pred: Sequence[int] | np.ndarray, num_classes: int) -> list[int]:
+    """How many test clips were predicted as each class: a list of ``num_classes`` ints (class order).
+
+    Raises:
+        ValueError: a prediction outside ``[0, num_classes − 1]``.
+    """
+    p = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    if p.size and (p.min() < 0 or p.max() >= num_classes):
+        raise ValueError(f"prediction_counts: a prediction lies outside [0, {num_classes - 1}]")
+    return np.bincount(p, minlength=num_classes).astype(int).tolist()
+
+
+def _losses(history: Sequence[Any]) -> list[float]:
+    return [float(h["train_loss"]) if isinstance(h, Mapping) else float(h) for h in history]
+
+
+def _pct(x: float) -> str:
+    if not math.isfinite(x):
+        return "— %"
+    return f"{100 * x:.0f} %" if abs(100 * x - round(100 * x)) < 1e-9 else f"{100 * x:.1f} %"
+
+
+def _num(x: float | None) -> float | None:
+    """JSON-ready: an undefined number is None, never NaN."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _judge(losses: list[float], counts: Sequence[int], train_war: float | None, class_names: Sequence[str] | None,
+           collapse_share: float, chance_margin: float, plateau_epochs: int, plateau_tol: float) -> dict[str, Any]:
+    num_classes = len(counts)
+    if num_classes < 2:
+        raise ValueError(f"run health needs at least 2 classes, got {num_classes}")
+    if plateau_epochs < 1:
+        raise ValueError(f"plateau_epochs must be ≥ 1, got {plateau_epochs}")
+    counts = [int(c) for c in counts]
+    n = sum(counts)
+    top = int(np.argmax(counts)) if n else None
+    share = counts[top] / n if n else math.nan
+    chance = math.log(num_classes)
+    final = losses[-1] if losses else math.nan
+    window = min(plateau_epochs, len(losses) - 1) if losses else 0
+    drop = math.nan
+    if window > 0:
+        start = losses[-1 - window]
+        drop = (start - final) / start if start > 0 else 0.0
+    name = (f" ({class_names[top]})" if class_names is not None and top is not None and top < len(class_names) else "")
+
+    collapsed, under = [], []
+    # share ≥ collapse_share, counted in clips (9 of 10 at 0.9 is collapsed, whatever the float rounding)
+    if n and counts[top] >= collapse_share * n - 1e-9:
+        collapsed.append(f"{_pct(share)} of test predictions are class {top}{name}")
+    if math.isfinite(final) and final >= (1 - chance_margin) * chance:
+        where = "above" if final > chance else f"within {_pct(chance_margin)} of"
+        collapsed.append(f"final training loss {final:.2f} is {where} ln {num_classes} = {chance:.2f} (chance)")
+    if not math.isfinite(final):
+        under.append("no finite training loss was recorded")
+    elif len(losses) == 1:
+        under.append("only 1 epoch was trained: one point cannot show that the training loss levelled off")
+    elif drop > plateau_tol:
+        span = f"the last {window} epochs" if window == plateau_epochs else f"the {len(losses)} epochs trained"
+        under.append(f"training loss fell {_pct(drop)} over {span} (tolerance {_pct(plateau_tol)})")
+
+    if collapsed:
+        label, reasons = COLLAPSED, collapsed
+    elif under:
+        label, reasons = UNDER_TRAINED, under
+    else:
+        label = TRAINED
+        span = f"the last {window} epochs" if window == plateau_epochs else f"the {len(losses)} epochs trained"
+        reasons = [f"training loss changed {-100 * drop:+.1f} % over {span} (tolerance {_pct(plateau_tol)}); "
+                   f"the most frequent test prediction takes {_pct(share)} of the clips"]
+    return {"label": label, "reasons": reasons, "epochs": len(losses), "final_train_loss": _num(final),
+            "chance_loss": chance, "loss_drop_last": _num(drop), "loss_window_epochs": window,
+            "train_accuracy": _num(train_war), "top_class": top, "top_class_share": _num(share),
+            "test_prediction_counts": counts,
+            "thresholds": {"collapse_share": collapse_share, "chance_margin": chance_margin,
+                           "plateau_epochs": plateau_epochs, "plateau_tol": plateau_tol}}
+
+
+def run_health(history: Sequence[Any], y_pred: Sequence[int] | np.ndarray, num_classes: int,
+               train_war: float | None = None, *, class_names: Sequence[str] | None = None,
+               collapse_share: float = COLLAPSE_SHARE, chance_margin: float = CHANCE_MARGIN,
+               plateau_epochs: int = PLATEAU_EPOCHS, plateau_tol: float = PLATEAU_TOL) -> dict[str, Any]:
+    """The health of one training (definitions in the module docstring).
+
+    Args:
+        history: the per-epoch records of :func:`~smate_nb.engine.fit` (dicts with ``train_loss``) or plain
+            training losses, in epoch order.
+        y_pred: the predicted class of every test clip.
+        num_classes: C (the classes the model predicts among; ln C is the chance loss).
+        train_war: accuracy on the un-augmented training clips (fraction), if measured; reported, not judged.
+        class_names: names for the reasons (``"class 3 (happy)"``).
+        collapse_share, chance_margin, plateau_epochs, plateau_tol: the thresholds (defaults: the module's
+            constants; pass others only to study the definition itself).
+    Returns:
+        ``{"label": "trained" | "under-trained" | "collapsed", "reasons": [sentences], "epochs",
+        "final_train_loss", "chance_loss" (ln C), "loss_drop_last" (relative drop over the window; None for one
+        epoch), "loss_window_epochs" (the window actually used), "train_accuracy" (fraction, None when not
+        measured), "top_class", "top_class_share" (None without predictions), "test_prediction_counts",
+        "thresholds"}`` — JSON-ready (an undefined number is None).
+    """
+    return _judge(_losses(history), prediction_counts(y_pred, num_classes), train_war, class_names,
+                  collapse_share, chance_margin, plateau_epochs, plateau_tol)
+
+
+def result_health(result: Mapping[str, Any], **thresholds: Any) -> dict[str, Any]:
+    """The health of a stored result (:func:`~smate_nb.engine.fit`'s dict or a ``result.json``), judged now.
+
+    Uses the result's ``history``, its ``test_prediction_counts`` (or, for a result that predates them, the
+    counts of ``predictions["y_pred"]``) and ``train_eval["war"]`` (absent before it was recorded: the training
+    accuracy is then None). The label is recomputed with the current definitions rather than read from a stored
+    ``health``, so every run in a table is judged by the same rule. ``thresholds``: as in :func:`run_health`.
+    """
+    names = list(result["metrics"].get("class_names") or [])
+    counts = result.get("test_prediction_counts")
+    if counts is None:
+        k = len(names) or (max(result["predictions"]["y_pred"], default=0) + 1)
+        counts = prediction_counts(result["predictions"]["y_pred"], k)
+    train_war = (result.get("train_eval") or {}).get("war")
+    opts = {"collapse_share": COLLAPSE_SHARE, "chance_margin": CHANCE_MARGIN, "plateau_epochs": PLATEAU_EPOCHS,
+            "plateau_tol": PLATEAU_TOL, **thresholds}
+    return _judge(_losses(result["history"]), counts, train_war, names or None, **opts)
