@@ -354,7 +354,12 @@ costs
 #   described* on a controlled task, not what it scores on CK+. The paper's own numbers are always printed beside
 #   ours and labelled as the paper's.
 # * **Pretraining.** The paper fine-tunes a ViViT pretrained on Kinetics-400; those weights are not available
-#   here, so models train from scratch (or from a ViT image checkpoint you supply).
+#   here. Notebooks 04–06 fine-tune every row from a *stand-in*: a model of the same architecture pretrained on a
+#   separate SynthFER-lab corpus (other people) with a label-free task — by how much was the clip turned — so it
+#   favours no row (or from a ViT image checkpoint you supply). Notebook 03 trains its models from scratch.
+# * **Run health.** Every training is labelled `trained`, `under-trained` or `collapsed`
+#   (`smate_nb.engine.health`); a comparison that rests on a run that did not train reads *invalid*, never a
+#   verdict about the paper.
 # * **Ambiguities** of the paper (α of TPE, Eq. 10's normalisation, how LBP enters without mixing, the Bernoulli
 #   $p$ of Eq. 7, …) are parameters with a stated default; the README lists them, and each notebook says which one
 #   a run used.

@@ -34,7 +34,9 @@
 # **Protocol** (`smate_nb.experiments.ablations`): lab = SynthFER-lab subject-independent folds (cpu: 0–4 of 10;
 # fold 9 is the calibration fold), wild = SynthFER-wild's train/test split with 3 training seeds; every row
 # fine-tunes, with one budget, from one *stand-in pretraining* (a ViViT-FE trained on a separate SynthFER-lab
-# corpus — the paper's Kinetics-400 weights cannot be had here; notebook 05 shows why a stand-in is needed).
+# corpus with a label-free task — by how much was the clip turned — since the paper's Kinetics-400 weights cannot
+# be had here; notebook 05 § 1 shows that it helps and how the budget was chosen). Every run's health is checked
+# (`smate_nb.engine.health`): a comparison involving a run that collapsed or is under-trained reads *invalid*.
 # The `none` row (no temporal position) is our control; the paper has none. Two study-wide choices, printed below
 # and recorded with every table: the lab data gives each sequence its own residual placement (`pose` = 1: ±3 %
 # shift, ±10 % scale, ±6° roll, as aligned faces still differ — in probes while choosing this, on the

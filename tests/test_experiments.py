@@ -92,6 +92,11 @@ def test_choose_epochs_takes_the_first_budget_on_the_plateau_where_the_original_
     # Still falling fast at the largest budget and never fitting: the largest, flagged.
     c = ablations.choose_epochs(_epoch_frame({10: 1.9, 20: 1.5, 30: 1.0}, {10: 50.0, 20: 60.0, 30: 70.0}))
     assert c["epochs"] == 30 and not c["epochs_converged"]
+    # A slowest row stuck at chance is flat at every budget: that is no plateau.
+    stuck = _epoch_frame({10: 1.94, 20: 1.94, 30: 1.93}, {10: 99.0, 20: 100.0, 30: 100.0}).assign(
+        health=lambda f: ["collapsed" if r == "Mixed-token embedding" else "trained" for r in f["row"]])
+    c = ablations.choose_epochs(stuck)
+    assert c["epochs"] == 30 and not c["epochs_converged"] and not c["evidence_epochs"][10]["plateau"]
     with pytest.raises(ValueError, match="lacks the runs"):
         ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.9, 30: 0.86}, {10: 99, 20: 99, 30: 99}).iloc[:-1])
 

@@ -61,6 +61,16 @@ def test_the_plateau_tolerance_boundary_and_the_window():
     assert (H.COLLAPSE_SHARE, H.CHANCE_MARGIN, H.PLATEAU_EPOCHS, H.PLATEAU_TOL) == (0.9, 0.02, 3, 0.02)
 
 
+def test_a_run_that_fits_its_training_clips_is_not_under_trained_by_a_falling_loss():
+    # the measured stand-in pretraining: 0.07 → 0.034 (−53 %) over the last 3 epochs, 100 % training accuracy
+    losses = [1.26, 0.86, 0.59, 0.2, 0.1, 0.07, 0.05, 0.04, 0.034]
+    assert run_health(losses, SPREAD, 7, train_war=1.0)["label"] == "trained"
+    assert run_health(losses, SPREAD, 7, train_war=0.99)["label"] == "trained"         # the boundary: 99 % fits
+    assert run_health(losses, SPREAD, 7, train_war=0.98)["label"] == "under-trained"   # 2 % still wrong
+    assert run_health(losses, SPREAD, 7)["label"] == "under-trained"                   # unknown: not exempted
+    assert H.FITTED == 0.99
+
+
 def test_one_epoch_is_under_trained():
     h = run_health([0.7], SPREAD, 7)
     assert h["label"] == "under-trained" and "only 1 epoch" in h["reasons"][0] and h["loss_drop_last"] is None

@@ -80,3 +80,18 @@ def test_subject_subsets_are_nested_seeded_and_whole_people():
     assert set(subject_subset(rows, spec(0.25, fold=1))["subject"]) != set(quarter["subject"])   # per fold
     with pytest.raises(ValueError, match="subject"):
         subject_subset(rows.drop(columns="subject"), spec(0.5))
+
+
+def test_exemplar_makes_every_training_sequence_its_own_class():
+    from smate_nb.data.pretext import EXEMPLAR_COPIES, Exemplar, copies_per_clip
+
+    base = Clips()
+    ds = Exemplar(base)
+    assert len(ds) == EXEMPLAR_COPIES * 3 and ds.classes == ("sequence 0", "sequence 1", "sequence 2")
+    for i in range(len(ds)):
+        clip, label = ds[i]
+        assert label == i % 3 and torch.equal(clip, base[i % 3][0])
+    assert copies_per_clip("exemplar") == EXEMPLAR_COPIES and copies_per_clip("rotation") == 4
+    assert copies_per_clip("expression") == 1 and copies_per_clip("arrow_of_time") == 2
+    with pytest.raises(ValueError, match="copies"):
+        Exemplar(base, copies=0)

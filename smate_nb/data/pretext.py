@@ -10,6 +10,12 @@ trains exactly like it), so it learns a task whose labels come from the clip its
   the eyes, nose and mouth are and which way the face is up — the parts an expression is made of — without
   being told any expression. A horizontal flip must not be combined with it (a mirrored 90° turn is a 270° turn:
   the label would be ambiguous), so its augmentation is the random resized crop alone.
+* ``exemplar`` — which of the training sequences is this? (Dosovitskiy et al., *Discriminative Unsupervised
+  Feature Learning with Exemplar CNNs*, NeurIPS 2014; instance discrimination, Wu et al., CVPR 2018.) Every
+  training sequence is its own class, seen :data:`EXEMPLAR_COPIES` times an epoch under fresh augmentation, so the
+  features must survive the augmentation; sequences of one person differ in how the face moves, so telling them
+  apart needs more than identity. No expression label is used. Its "test set" is the training sequences again,
+  through the test transform (new people would be new classes).
 * ``arrow_of_time`` — is the clip played forwards or backwards? (Wei et al., *Learning and Using the Arrow of
   Time*, CVPR 2018; in the family of Misra et al.'s *Shuffle and Learn*, ECCV 2016.) Every clip appears once in
   each direction per epoch, so the two classes are exactly balanced and no label is drawn at random. To answer, the
@@ -27,11 +33,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TASKS", "Rotation", "ArrowOfTime", "task_classes", "wrap_task"]
+__all__ = ["TASKS", "EXEMPLAR_COPIES", "Rotation", "Exemplar", "ArrowOfTime", "task_classes", "wrap_task",
+           "copies_per_clip"]
 
 #: ``DataSpec.task`` → its class names (``None``: the dataset's own expression classes).
 TASKS: dict[str, tuple[str, ...] | None] = {"expression": None, "rotation": ("0°", "90°", "180°", "270°"),
-                                            "arrow_of_time": ("forward", "reversed")}
+                                            "exemplar": None, "arrow_of_time": ("forward", "reversed")}
+#: ``exemplar``: copies of every training sequence per epoch (each under its own augmentation draw).
+EXEMPLAR_COPIES = 4
 
 
 class ArrowOfTime:
@@ -86,14 +95,41 @@ class Rotation:
         return (torch.rot90(clip, k, dims=(1, 2)).contiguous() if k else clip), k
 
 
+class Exemplar:
+    """Every clip of ``base`` ``copies`` times, labelled by its index in ``base``: item ``c·N + i`` is clip ``i``
+    (label ``i``). Items are ``(uint8 [T, H, W, C] tensor, label)``; ``classes`` names the N sequences."""
+
+    def __init__(self, base: Any, copies: int = EXEMPLAR_COPIES) -> None:
+        if copies < 1:
+            raise ValueError(f"Exemplar copies must be ≥ 1, got {copies}")
+        self.base, self.copies = base, int(copies)
+        self.classes = tuple(f"sequence {i}" for i in range(len(base)))
+
+    def __len__(self) -> int:
+        return self.copies * len(self.base)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"Exemplar index {i} out of range for {len(self)} items")
+        j = (i % len(self)) % len(self.base)
+        return self.base[j][0], j
+
+
+def copies_per_clip(task: str) -> int:
+    """How many items a pretext task makes of one training clip (1 for ``expression``)."""
+    task_classes(task, ())
+    return {"expression": 1, "exemplar": EXEMPLAR_COPIES}.get(task) or len(TASKS[task])
+
+
 def task_classes(task: str, dataset_classes: tuple[str, ...]) -> tuple[str, ...]:
     """Class names of ``task`` (the dataset's own for ``expression``). Raises ``ValueError`` for an unknown task."""
     if task not in TASKS:
         raise ValueError(f"unknown DataSpec.task {task!r}; choose one of {sorted(TASKS)}")
-    return TASKS[task] or tuple(dataset_classes)
+    return TASKS[task] or tuple(dataset_classes)      # exemplar: the caller's (one name per sequence)
 
 
 def wrap_task(task: str, dataset: Any) -> Any:
     """``dataset`` relabelled for ``task`` (itself for ``expression``)."""
     task_classes(task, ())
-    return dataset if task == "expression" else {"rotation": Rotation, "arrow_of_time": ArrowOfTime}[task](dataset)
+    return dataset if task == "expression" else {"rotation": Rotation, "arrow_of_time": ArrowOfTime,
+                                                 "exemplar": Exemplar}[task](dataset)

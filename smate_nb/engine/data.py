@@ -143,6 +143,13 @@ def load_data(spec: Any, *, progress: bool = True, cache_dir: Any = None,
     task = getattr(spec, "task", "expression")
     trains = [ClipDataset(train_rows, root, start=float(s), **common) for s in spec.train_starts]
     train: Any = trains[0] if len(trains) == 1 else ConcatDataset(trains)
+    if task == "exemplar":            # classes are the training sequences: the test set is them, un-augmented
+        from ..data.pretext import Exemplar
+
+        tests = {float(s): Exemplar(ClipDataset(train_rows, root, start=float(s), **common), copies=1)
+                 for s in spec.test_starts}
+        wrapped = Exemplar(train)
+        return wrapped, tests, wrapped.classes
     tests = {float(s): wrap_task(task, ClipDataset(test_rows, root, start=float(s), **common))
              for s in spec.test_starts}
     return wrap_task(task, train), tests, task_classes(task, classes_of(name))
@@ -218,8 +225,7 @@ def train_clips(data: Any) -> int:
     else:
         df = load_manifest(data.manifest or manifest_dir() / f"{data.dataset}.csv")
     rows = df[df["fold"] != data.test_fold] if data.test_fold is not None else df[df["split"] == "train"]
-    from ..data.pretext import TASKS
+    from ..data.pretext import copies_per_clip
 
-    task = getattr(data, "task", "expression")
-    per_clip = 1 if task == "expression" else len(TASKS[task])      # a pretext task shows each clip once per class
+    per_clip = copies_per_clip(getattr(data, "task", "expression"))   # a pretext task's items per training clip
     return len(subject_subset(rows, data)) * len(data.train_starts) * per_clip

@@ -131,7 +131,8 @@ class Study:
         test size, train clips and seconds, ``epochs`` (trained: the history's length), ``final train loss``,
         ``train accuracy`` (% on the un-augmented training clips; NaN for a result stored before it was
         measured), ``health`` (:func:`~smate_nb.engine.health.result_health`: *trained* / *under-trained* /
-        *collapsed*, judged now for old results too), whether the run was reused, its key, and ``replicate`` —
+        *collapsed*, judged now for old results too) and ``health reasons`` (in words; empty when trained), whether
+        the run was reused, its key, and ``replicate`` —
         the dataset, fold and seed that paired comparisons match on."""
         import math
 
@@ -153,7 +154,7 @@ class Study:
                             "epochs": len(res["history"]),
                             "final train loss": math.nan if final_loss is None else final_loss,
                             "train accuracy": math.nan if train_war is None else percent(train_war),
-                            "health": health["label"],
+                            "health": health["label"], "health reasons": "; ".join(health["reasons"]),
                             "reused": bool(res.get("reused", False)), "key": res["key"]})
                 rows.append(row)
         return pd.DataFrame(rows)

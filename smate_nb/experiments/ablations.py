@@ -92,11 +92,12 @@ PRETEXT_AUGMENT: dict[str, tuple[tuple[str, Any], ...]] = {
     "rotation": (("crop_scale", (0.7, 1.0)), ("flip_p", 0.0), ("rotate_p", 0.0), ("gray_p", 0.0), ("jitter_p", 0.0)),
     "arrow_of_time": (("crop_scale", (0.7, 1.0)), ("flip_p", 0.5), ("rotate_p", 0.0), ("gray_p", 0.0),
                       ("jitter_p", 0.0)),
+    "exemplar": (("crop_scale", (0.7, 1.0)), ("flip_p", 0.5), ("rotate_p", 0.0), ("gray_p", 0.0), ("jitter_p", 0.0)),
 }
 #: Pretraining objectives of the stand-in (``budget(pretrain_task=...)``): a label-free pretext task of
 #: :data:`smate_nb.data.pretext.TASKS`, or ``expression`` (the supervised stand-in of earlier versions, kept for
 #: comparison: it is the Original row's recipe, so it is not the default).
-PRETRAIN_TASKS = ("rotation", "arrow_of_time", "expression")
+PRETRAIN_TASKS = ("rotation", "exemplar", "arrow_of_time", "expression")
 
 #: Augmentation strengths the calibration chooses between (AugmentConfig overrides): the paper's (crop 0.8–1.0 of the
 #: frame, turns of ±{2°, 5°, 7°}) and a mild one (crop 0.95–1.0, turns of ±2°). Rule (:func:`choose`): the one whose
@@ -349,7 +350,8 @@ def choose_epochs(frame: Any) -> dict[str, Any]:
     """The fine-tuning budget from the calibration's ``epochs`` block (``frame``: :meth:`Study.frame` with the
     columns ``block``, ``row``, ``budget``, ``final train loss`` and ``train accuracy``).
 
-    Rule (fixed before any run): the smallest budget at which (a) the slowest row's final training loss is within
+    Rule (fixed before any run): the smallest budget at which (a) the slowest row trained (``health``, where the
+    frame has it: a row stuck at chance is flat too, but that is no plateau) and its final training loss is within
     ``max(EPOCH_TOL_NATS, EPOCH_TOL_REL × that loss)`` of the lowest final loss any budget of the grid reached —
     more epochs would no longer lower it: its plateau — and (b) the Original row's training accuracy on its
     un-augmented training clips is ≥ :data:`ORIGINAL_FIT` %. No budget meets both → the largest, and
@@ -372,14 +374,16 @@ def choose_epochs(frame: Any) -> dict[str, Any]:
     for e in budgets:
         loss = float(at[(slow, e)]["final train loss"])
         fit_ = float(at[(orig, e)]["train accuracy"])
-        plateau = loss <= best + max(EPOCH_TOL_NATS, EPOCH_TOL_REL * loss)
+        healthy = str(at[(slow, e)].get("health", "trained")) == "trained"
+        plateau = healthy and loss <= best + max(EPOCH_TOL_NATS, EPOCH_TOL_REL * loss)
         fits = math.isfinite(fit_) and fit_ >= ORIGINAL_FIT
         evidence[e] = {f"{slow} final train loss": loss, f"{orig} train accuracy %": fit_,
                        f"{slow} WAR %": float(at[(slow, e)]["WAR"]), f"{orig} WAR %": float(at[(orig, e)]["WAR"]),
-                       "plateau": bool(plateau), "original fits": bool(fits)}
+                       f"{slow} health": str(at[(slow, e)].get("health", "—")), "plateau": bool(plateau),
+                       "original fits": bool(fits)}
         if chosen is None and plateau and fits:
             chosen = e
-    rule = (f"smallest budget whose {slow} final training loss is within max({EPOCH_TOL_NATS} nats, "
+    rule = (f"smallest budget whose {slow} run trained and whose final training loss is within max({EPOCH_TOL_NATS} nats, "
             f"{EPOCH_TOL_REL:.0%}) of the grid's lowest ({best:.3f}) and whose {orig} training accuracy is ≥ "
             f"{ORIGINAL_FIT:.0f} %")
     return {"epochs": chosen if chosen is not None else budgets[-1], "epochs_converged": chosen is not None,
