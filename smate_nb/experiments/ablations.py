@@ -73,13 +73,20 @@ _BUDGET: dict[str, dict[str, Any]] = {
     # augmentation + mixed tokens) and the Original row at each budget of epoch_grid, and choose_epochs takes the
     # smallest budget at which the slowest row's training loss has reached its plateau (the earlier fixed 6
     # epochs left fine-tuned Original at training loss 0.88 and + augmentation at 1.89 of ln 7 = 1.95).
-    "cpu": dict(epoch_grid=(10, 20, 30), report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
+    # optim: lr 1e-4, batch 8 instead of the profile's 3e-4, 16 — chosen on the calibration fold by whether a row
+    # trains at all (benchmarks/finetune_probes.py, every curve in benchmarks/finetune_probes_cpu.jsonl): at 3e-4 the
+    # loss climbed back to chance after the warm-up (Original from the rotation stand-in 1.84 → 1.96 by epoch 6;
+    # at batch 8 stuck at chance for epochs 4–12; at 1e-3 collapsed); at 1e-4 it falls smoothly, and at batch 8
+    # (32 steps an epoch) for 60 epochs the Original row fits its training clips (100 %; 20 epochs: 57 %). The
+    # augmented row (LBP + the paper's augmentation) still stayed near chance at 60 epochs (loss ≈ 1.9).
+    "cpu": dict(epoch_grid=(30, 60, 90), optim=(("lr", 1e-4), ("batch_size", 8)), report_folds=(0, 1, 2, 3, 4),
+                wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
                 pretrain_epochs=12, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2, 3, 4),
                 size_fractions=(0.25, 0.5), geometry=(("num_frames", 12), ("resize", 54), ("crop", 48))),
     "paper": dict(epoch_grid=(30,), report_folds=tuple(range(9)), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
                   pretrain_epochs=0, pretrain_subjects=0, n_views=2, size_folds=(0, 1, 2), size_fractions=(0.25, 0.5)),
     "gpu": dict(epoch_grid=(10,), report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
-                pretrain_epochs=30, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2),
+                pretrain_epochs=12, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2),
                 size_fractions=(0.25, 0.5)),
 }
 
@@ -122,7 +129,8 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     ``calibration_fold`` (the lab's last fold), ``wild_seeds``, ``alpha_folds``, ``pretrain_epochs`` /
     ``pretrain_subjects`` (0 → no stand-in pretraining: the ``paper`` profile fine-tunes a checkpoint the user
     gives as ``init``, or trains from scratch), ``n_views`` (augmented views of Eq. 7), ``lbp_mode``,
-    ``augment_overrides``, ``lab_knobs`` (SynthFER-lab generator knobs, :data:`LAB_KNOBS`), ``geometry``
+    ``augment_overrides``, ``optim`` (``(field, value)`` pairs of :class:`~smate_nb.engine.specs.OptimSpec` for
+    every fine-tuned row: the recipe chosen on the calibration fold), ``lab_knobs`` (SynthFER-lab generator knobs, :data:`LAB_KNOBS`), ``geometry``
     (``(field, value)`` pairs replacing the profile's clip geometry for every run of the study), ``init`` (a local
     ViT-B/16 ``.safetensors`` file every row fine-tunes from instead of the stand-in pretraining, which is then not
     trained; ``None``: the stand-in where the budget has one, else the profile's ``ModelSpec.init``). ``None``
@@ -135,10 +143,17 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     b.setdefault("init", None)
     b.setdefault("pretrain_task", PRETRAIN_TASKS[0])
     b.setdefault("epochs", None)
+    b.setdefault("optim", ())
     b.update(calibration_fold=p.lab.folds - 1, lbp_mode="replace", augment_overrides=(), lab_knobs=LAB_KNOBS)
     b.update({k: v for k, v in overrides.items() if v is not None})
     for k in ("report_folds", "wild_seeds", "alpha_folds", "epoch_grid", "size_folds", "size_fractions"):
         b[k] = tuple(b[k])
+    b["optim"] = tuple((str(k), v) for k, v in (b["optim"].items() if isinstance(b["optim"], dict) else b["optim"]))
+    from ..engine.specs import OptimSpec
+
+    bad = [k for k, _ in b["optim"] if k not in OptimSpec.__dataclass_fields__ or k == "epochs"]
+    if bad:
+        raise ValueError(f"budget optim: {bad} are not OptimSpec fields (epochs is the budget's own 'epochs')")
     if b["epochs"] is not None:                  # a caller's fixed budget replaces the calibration's grid
         b["epoch_grid"] = (int(b["epochs"]),)
     if not b["epoch_grid"] or any(int(e) < 1 for e in b["epoch_grid"]):
@@ -212,7 +227,13 @@ def base_config(profile: str, dataset: str, b: dict[str, Any]) -> ExperimentConf
     pre = pretraining(profile, b)
     init = b.get("init") or (f"run:{pre.key()}" if pre is not None else p.model.init)
     return p.experiment(dataset, data=study_data(profile, dataset, b), model={"init": init},
-                        optim={"epochs": fine_tuning_epochs(b)})
+                        optim=fine_tuning_optim(b))
+
+
+def fine_tuning_optim(b: dict[str, Any]) -> dict[str, Any]:
+    """The optimiser fields of every fine-tuned (and, in the stall block, from-scratch) row: the budget's
+    ``optim`` pairs (the recipe chosen on the calibration fold, e.g. ``lr``, ``batch_size``) and the epochs."""
+    return {**dict(b.get("optim", ())), "epochs": fine_tuning_epochs(b)}
 
 
 def fine_tuning_epochs(b: dict[str, Any]) -> int:
@@ -321,7 +342,7 @@ def calibration_study(profile: str, mode: str | None = None, epochs: int | None 
     if pre is not None or b.get("init"):
         start = "stand-in" if pre is not None else "checkpoint"                  # what the fine-tuned rows start from
         scratch = p.experiment("lab", data=study_data(profile, "lab", b),            # from scratch, same budget
-                               optim={"eval_every": 1, "epochs": b["epochs"]})
+                               optim={**fine_tuning_optim(b), "eval_every": 1})
         tuned = lab.replace(optim={"eval_every": 1})
         for row in ("Original", "Crop, flip, rotate, color jitter"):
             pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS["paper"])

@@ -63,7 +63,7 @@ def _family_base(profile: str, b: dict[str, Any], dataset: str, arch: str) -> An
     return p.experiment(dataset, data=ablations.study_data(profile, dataset, b),
                         model={"arch": arch, "temporal_position": "learned",
                                "init": f"run:{pre.key()}" if pre is not None else "scratch"},
-                        optim={"epochs": ablations.fine_tuning_epochs(b)})
+                        optim=ablations.fine_tuning_optim(b))
 
 
 def _pretraining_runs(profile: str, b: dict[str, Any]) -> list[Run]:

@@ -1,0 +1,82 @@
+"""Calibration-fold probes of the fine-tuning recipe (issue 23): which start, learning rate and batch let a row train.
+
+Every probe is one training on the ablations' calibration fold (lab fold 9 of the cpu profile — never reported),
+through the engine's own ``fit`` with the ablations' data and geometry, and differs from the ablations' row config
+only in what its name says: ``start`` (``scratch``, the ``rotation`` / ``exemplar`` label-free stand-ins of
+``ablations.pretraining``), the row (``Original`` or the slowest, ``Mixed-token embedding``), ``lr`` and
+``batch_size``. It prints one JSON line per probe (the per-epoch training loss, the accuracy on the un-augmented
+training clips, the test WAR, the run's health) and appends it to ``--out``.
+
+    python benchmarks/finetune_probes.py --epochs 20 --workers 2 rotation:Original:3e-4:16 scratch:Original:3e-4:16
+
+Stored runs are reused (the runs store is content-addressed), so re-running prints the same figures at once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+
+def _config(spec: str, epochs: int):
+    from smate_nb.config import get_profile
+    from smate_nb.experiments import ablations
+
+    start, row, lr, batch = spec.split(":")
+    p, b = get_profile("cpu"), ablations.budget("cpu")
+    if start == "scratch":
+        init = "scratch"
+    else:
+        pre = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start))
+        init = f"run:{pre.key()}"
+    cfg = p.experiment("lab", data=ablations.study_data("cpu", "lab", b), model={"init": init},
+                       optim={"epochs": epochs, "lr": float(lr), "batch_size": int(batch)},
+                       preproc=ablations.row_preproc(row, b))
+    return cfg.replace(data={"test_fold": b["calibration_fold"]}), start
+
+
+def _pretrain(start: str) -> None:
+    from smate_nb.engine import fit
+    from smate_nb.experiments import ablations
+
+    if start != "scratch":
+        fit(ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start)), progress=False)
+
+
+def _one(args: tuple[str, int]) -> dict:
+    import torch
+
+    from smate_nb.engine import fit
+
+    torch.set_num_threads(1)
+    spec, epochs = args
+    cfg, _ = _config(spec, epochs)
+    t0 = time.perf_counter()
+    r = fit(cfg, progress=False)
+    h = r["history"]
+    return {"probe": spec, "epochs": epochs, "key": r["key"], "train_loss": [round(x["train_loss"], 4) for x in h],
+            "train_accuracy": r["train_eval"]["war"] if "train_eval" in r else None, "test_war": r["metrics"]["war"],
+            "health": r["health"]["label"] if "health" in r else None, "train_seconds": round(r["wall_seconds"], 1),
+            "call_seconds": round(time.perf_counter() - t0, 1), "reused": r["reused"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("probes", nargs="+", help="start:row:lr:batch, e.g. rotation:Original:3e-4:16")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--out", default=str(Path(__file__).with_name("finetune_probes_cpu.jsonl")))
+    a = ap.parse_args()
+    for start in sorted({s.split(":")[0] for s in a.probes}):
+        _pretrain(start)
+    with ProcessPoolExecutor(a.workers) as ex, open(a.out, "a") as out:
+        for res in ex.map(_one, [(s, a.epochs) for s in a.probes]):
+            line = json.dumps(res)
+            print(line, flush=True)
+            out.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
