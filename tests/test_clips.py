@@ -226,6 +226,26 @@ def test_stale_source_is_not_served_from_cache(tmp_path):
     np.testing.assert_array_equal(ds[0][0].numpy(), new)
 
 
+def test_memory_holds_sequences_read_once_within_its_budget(tmp_path, monkeypatch):
+    fr = _frames(5)
+    root = tmp_path / "data"
+    _png_folder(root / "cohn-kanade-images" / "S001" / "001", fr)
+    df = pd.DataFrame([{"dataset": "ckplus", "subject": "S001", "sequence_id": "S001/001", "label": "anger",
+                        "label_index": 0, "path": "cohn-kanade-images/S001/001", "n_frames": 5, "split": "cv",
+                        "fold": 0}])
+    held = C.ClipDataset(df, root, num_frames=5, cache_dir=False, memory_mb=1.0)
+    first = held.load_sequence(0)
+    reads = []
+    monkeypatch.setattr(C.ClipDataset, "_load_sequence", lambda self, i: reads.append(i) or first.copy())
+    assert held.load_sequence(0) is first and not reads             # the second read touches no file
+    assert not first.flags.writeable                                 # held arrays cannot be changed by a caller
+    np.testing.assert_array_equal(held[0][0].numpy(), fr)
+    tiny = C.ClipDataset(df, root, num_frames=5, cache_dir=False, memory_mb=first.nbytes / 2 ** 20 / 2)
+    tiny.load_sequence(0); tiny.load_sequence(0)
+    assert reads == [0, 0]                                           # over budget: read every time
+    assert C.ClipDataset(df, root, num_frames=5, cache_dir=False).memory_budget == 0   # off by default
+
+
 def test_frame_count_mismatch_is_reported(tiny_lab, tmp_path):
     df, root = tiny_lab
     bad = df.copy()

@@ -71,6 +71,17 @@ def test_a_run_that_fits_its_training_clips_is_not_under_trained_by_a_falling_lo
     assert H.FITTED == 0.99
 
 
+def test_a_run_at_chance_on_its_own_training_clips_is_collapsed_even_with_a_flat_loss():
+    # the measured augmented row: 60 epochs, loss flat at 1.87 in the cosine tail, 17.1 % on its training clips
+    losses = [1.947, 1.95, 1.945, 1.93, 1.90, 1.88, 1.870, 1.868, 1.866, 1.8655]
+    h = run_health(losses, SPREAD, 7, train_war=0.171)
+    assert h["label"] == "collapsed" and "17.1 % of its own training clips" in h["reasons"][0]
+    assert run_health(losses, SPREAD, 7, train_war=1 / 7 + 0.10)["label"] == "collapsed"          # the boundary
+    assert run_health(losses, SPREAD, 7, train_war=1 / 7 + 0.11)["label"] == "trained"
+    assert run_health(losses, SPREAD, 7)["label"] == "trained"           # unknown training accuracy: not judged
+    assert H.NEAR_CHANCE == 0.10
+
+
 def test_one_epoch_is_under_trained():
     h = run_health([0.7], SPREAD, 7)
     assert h["label"] == "under-trained" and "only 1 epoch" in h["reasons"][0] and h["loss_drop_last"] is None

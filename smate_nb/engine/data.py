@@ -16,7 +16,10 @@ import pandas as pd
 from ..data.clips import LONG_POLICY, SHORT_POLICY, ClipDataset, FaceAlign, Resize
 from ..data.manifest import ManifestError
 
-__all__ = ["load_data", "render_synthfer", "datasets_for", "make_loader", "train_clips", "subject_subset"]
+#: MB of decoded sequences each dataset of one training keeps in memory (see :class:`ClipDataset`'s ``memory_mb``).
+TRAINING_MEMORY_MB = 1024.0
+
+__all__ = ["TRAINING_MEMORY_MB", "load_data", "render_synthfer", "datasets_for", "make_loader", "train_clips", "subject_subset"]
 
 
 def _synthfer_tables(dataset: str, subjects: int, seed: int, image_size: int, folds: int,
@@ -136,8 +139,10 @@ def load_data(spec: Any, *, progress: bool = True, cache_dir: Any = None,
     train_rows = subject_subset(train_rows, spec)
     for part in (train_rows, test_rows):
         part.attrs.update(df.attrs)
+    # The sequences of one training stay in memory after their first read (ClipDataset.memory_mb): a training's
+    # data does not change while it runs, and later epochs then read no file.
     common = dict(num_frames=spec.num_frames, stride=spec.stride, short=SHORT_POLICY, long=LONG_POLICY,
-                  preprocess=prep, cache_dir=cache_dir)
+                  preprocess=prep, cache_dir=cache_dir, memory_mb=TRAINING_MEMORY_MB)
     from ..data.pretext import task_classes, wrap_task
 
     task = getattr(spec, "task", "expression")
