@@ -4,12 +4,15 @@ Every probe is one training on the ablations' calibration fold (lab fold 9 of th
 through the engine's own ``fit`` with the ablations' data and geometry, and differs from the ablations' row config
 only in what its name says: ``start`` (``scratch``, the ``rotation`` / ``exemplar`` label-free stand-ins of
 ``ablations.pretraining``), the row (``Original`` or the slowest, ``Mixed-token embedding``), ``lr`` and
-``batch_size``. It prints one JSON line per probe (the per-epoch training loss, the accuracy on the un-augmented
+``batch_size`` (and, optionally, the augmentation strength of ``ablations.STRENGTHS``). It prints one JSON line per probe (the per-epoch training loss, the accuracy on the un-augmented
 training clips, the test WAR, the run's health) and appends it to ``--out``.
 
     python benchmarks/finetune_probes.py --epochs 20 --workers 2 rotation:Original:3e-4:16 scratch:Original:3e-4:16
 
-Stored runs are reused (the runs store is content-addressed), so re-running prints the same figures at once.
+Stored runs are reused (the runs store is content-addressed), so re-running prints the same figures at once. A
+``rotation`` start is the stand-in ``ablations.pretraining`` defines when the script runs: the lines of
+``finetune_probes_cpu.jsonl`` written before its augmentation became the paper's minus flip name the crop-only
+stand-in (``start_key`` ``run:29e23baea1263b11``, random resized crop 0.7–1.0 alone).
 """
 from __future__ import annotations
 
@@ -24,13 +27,14 @@ def _config(spec: str, epochs: int):
     from smate_nb.config import get_profile
     from smate_nb.experiments import ablations
 
-    start, row, lr, batch = spec.split(":")
-    p, b = get_profile("cpu"), ablations.budget("cpu")
+    start, row, lr, batch, *strength = spec.split(":")
+    p = get_profile("cpu")
+    b = ablations.budget("cpu", augment_overrides=ablations.STRENGTHS[strength[0]] if strength else None)
     if start == "scratch":
         init = "scratch"
     else:
         pre = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start))
-        init = f"run:{pre.key()}"
+        init = f"run:{pre.key()}"       # the stand-in as ablations.pretraining defines it now (its key is recorded)
     cfg = p.experiment("lab", data=ablations.study_data("cpu", "lab", b), model={"init": init},
                        optim={"epochs": epochs, "lr": float(lr), "batch_size": int(batch)},
                        preproc=ablations.row_preproc(row, b))
@@ -56,7 +60,7 @@ def _one(args: tuple[str, int]) -> dict:
     t0 = time.perf_counter()
     r = fit(cfg, progress=False)
     h = r["history"]
-    return {"probe": spec, "epochs": epochs, "key": r["key"], "train_loss": [round(x["train_loss"], 4) for x in h],
+    return {"probe": spec, "epochs": epochs, "key": r["key"], "start_key": cfg.model.init, "train_loss": [round(x["train_loss"], 4) for x in h],
             "train_accuracy": r["train_eval"]["war"] if "train_eval" in r else None, "test_war": r["metrics"]["war"],
             "health": r["health"]["label"] if "health" in r else None, "train_seconds": round(r["wall_seconds"], 1),
             "call_seconds": round(time.perf_counter() - t0, 1), "reused": r["reused"]}
@@ -64,7 +68,8 @@ def _one(args: tuple[str, int]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("probes", nargs="+", help="start:row:lr:batch, e.g. rotation:Original:3e-4:16")
+    ap.add_argument("probes", nargs="+", help="start:row:lr:batch[:strength], e.g. rotation:Original:3e-4:16 or "
+                    "'rotation:Crop, flip, rotate, color jitter:1e-4:8:mild' (strength: ablations.STRENGTHS)")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", default=str(Path(__file__).with_name("finetune_probes_cpu.jsonl")))

@@ -96,9 +96,9 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
 # **What every row starts from.** The paper fine-tunes a ViViT pretrained on Kinetics-400 — actions, another task,
 # no expression label, trained with random crops. Those weights cannot be had here, so every row fine-tunes from a
 # stand-in pretrained on a separate SynthFER-lab corpus (other people than any reported fold) with a **label-free**
-# pretext task: by how much was the clip turned, 0 / 90 / 180 / 270° (`smate_nb.data.pretext`), with a random
-# resized crop. It never sees an expression label, and it was trained neither like the Original row (which sees
-# un-augmented clips) nor like the augmented rows — it favours no row.
+# pretext task: by how much was the clip turned, 0 / 90 / 180 / 270° (`smate_nb.data.pretext`), with the paper's
+# clip augmentation minus the flip. It never sees an expression label, and it was trained on another task, not
+# like any row under test (`smate_nb.experiments.ablations.PRETEXT_AUGMENT` says how the augmentation was chosen).
 #
 # **How long every row trains.** One budget for every row of every table: the smallest number of epochs (warm-up,
 # then cosine decay) at which the slowest row — LBP + augmentation + mixed tokens — has reached its plateau, and the
@@ -330,8 +330,11 @@ size = frame[frame["block"] == "size"]
 fig, ax = plt.subplots(figsize=(6.5, 4))
 size_rows = []
 for row, mk in zip(ablations.SIZE_ROWS, "osD"):
-    by = size[size["row"] == row].groupby("subjects")["WAR"]
-    ax.errorbar(by.mean().index * 100, by.mean(), yerr=by.std().fillna(0), fmt=mk + "-", capsize=3, label=row)
+    rs = size[size["row"] == row]
+    by = rs.groupby("subjects")["WAR"]
+    line = ax.errorbar(by.mean().index * 100, by.mean(), yerr=by.std().fillna(0), fmt=mk + "-", capsize=3, label=row)
+    untrained = rs[rs["health"] != "trained"].groupby("subjects")["WAR"].size().index   # a mean with a failed run
+    ax.plot(untrained * 100, by.mean()[untrained], mk, ms=13, mfc="none", mec=line[0].get_color())
 wide = size.pivot_table(index=["subjects", "replicate"], columns="row", values="WAR")
 bad = set(size.loc[size["health"] != "trained", "key"]) if "health" in size else set()
 for frac in sorted(size["subjects"].unique()):
@@ -348,7 +351,9 @@ for frac in sorted(size["subjects"].unique()):
 ax.axhline(100 / 7, color="grey", ls=":", lw=1, label="chance")
 ax.set_xlabel("training subjects (% of the fold's)"); ax.set_ylabel("test WAR (%), mean ± std over folds")
 ax.set_xticks([100 * f for f in sorted(size["subjects"].unique())]); ax.grid(alpha=0.3); ax.legend(fontsize=8)
-ax.set_title(f"Data size (lab, folds {list(B['size_folds'])})", fontsize=10)
+ax.set_ylim(0, 102)
+ax.set_title(f"Data size (lab, folds {list(B['size_folds'])}; ringed: a mean that includes a run that did not "
+             "train)", fontsize=9)
 fig.tight_layout()
 report.figure(fig, "data_size");
 size_table = pd.DataFrame(size_rows)

@@ -9,7 +9,8 @@ trains exactly like it), so it learns a task whose labels come from the clip its
   appears once at each turn per epoch (exactly balanced, no random label). To answer, the model must find where
   the eyes, nose and mouth are and which way the face is up — the parts an expression is made of — without
   being told any expression. A horizontal flip must not be combined with it (a mirrored 90° turn is a 270° turn:
-  the label would be ambiguous), so its augmentation is the random resized crop alone.
+  the label would be ambiguous), so its augmentation leaves the flip out
+  (:data:`smate_nb.experiments.ablations.PRETEXT_AUGMENT`).
 * ``exemplar`` — which of the training sequences is this? (Dosovitskiy et al., *Discriminative Unsupervised
   Feature Learning with Exemplar CNNs*, NeurIPS 2014; instance discrimination, Wu et al., CVPR 2018.) Every
   training sequence is its own class, seen :data:`EXEMPLAR_COPIES` times an epoch under fresh augmentation, so the
