@@ -204,3 +204,24 @@ def test_gpu_gives_the_cpu_result():
     cpu, _ = A.augment(x, cfg, torch.Generator().manual_seed(5))
     gpu, _ = A.augment(x.cuda(), cfg, torch.Generator().manual_seed(5))
     assert gpu.device.type == "cuda" and torch.allclose(gpu.cpu(), cpu, atol=1e-4)
+
+
+def test_turns_and_jitter_on_the_selected_clips_only_equal_computing_every_clip_and_selecting():
+    """apply_params computes rotation and HLS jitter only for the clips that get them; the result must be the one of
+    the plain formulation (every clip transformed, then torch.where), bit for bit."""
+    import torch
+
+    from smate_nb.preprocess import augment as A
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 256, (9, 4, 3, 40, 40), generator=g, dtype=torch.uint8)
+    cfg = A.AugmentConfig(size=32)
+    for seed in range(4):
+        p = A.sample_params(9, (40, 40), cfg, torch.Generator().manual_seed(seed))
+        y = A.resize(A.crop(A.to_float(x), p.top, p.left, p.side), cfg.size)
+        y = A.hflip(y, p.flip)
+        y = torch.where(A._bcast(p.angle != 0), A.rotate(y, p.angle, cfg.fill), y)
+        y = torch.where(A._bcast(p.colour == 1), A.adjust_hls(y, p.hue, p.lightness, p.saturation), y)
+        ref = A.grayscale(y, p.colour == 2)
+        assert torch.equal(A.apply_params(x, p, cfg), ref)
+        assert 0 < int((p.angle != 0).sum()) < 9 or seed       # the draws mix turned and unturned clips
