@@ -209,7 +209,8 @@ def start_description(profile: str, b: dict[str, Any]) -> str:
                 f"label-free: {task.replace('_', ' ')}, "
                 + ("augmented without flip" if "crop_scale" not in aug else
                    "random crop" + (" + flip" if aug.get("flip_p") else "")))
-        return (f"the stand-in pretraining ({what}; {b['pretrain_epochs']} epochs on {b['pretrain_subjects']} "
+        n = b["pretrain_epochs"]
+        return (f"the stand-in pretraining ({what}; {n} epoch{'s' if n != 1 else ''} on {b['pretrain_subjects']} "
                 "other people)")
     return f"the profile's init ({get_profile(profile).model.init}; no stand-in pretraining)"
 
