@@ -44,7 +44,29 @@ TASKS: dict[str, tuple[str, ...] | None] = {"expression": None, "rotation": ("0�
 EXEMPLAR_COPIES = 4
 
 
-class ArrowOfTime:
+class _Copies:
+    """A base dataset seen ``copies`` times: item ``c·N + j`` is copy ``c`` of clip ``j`` (``N = len(base)``),
+    made by :meth:`_item`. The shared indexing of the pretext datasets below."""
+
+    copies = 1
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return self.copies * len(self.base)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{type(self).__name__} index {i} out of range for {len(self)} items")
+        c, j = divmod(i % len(self), len(self.base))
+        return self._item(c, j)
+
+    def _item(self, c: int, j: int) -> tuple[Any, int]:
+        raise NotImplementedError
+
+
+class ArrowOfTime(_Copies):
     """Every clip of ``base`` twice: item ``i < N`` is clip ``i`` as recorded (label 0, ``forward``), item
     ``N + i`` the same clip with its frames in reverse order (label 1, ``reversed``); ``N = len(base)``.
 
@@ -52,74 +74,55 @@ class ArrowOfTime:
     dropped. Deterministic: no random draw (the loader's shuffle decides the order)."""
 
     classes = TASKS["arrow_of_time"]
+    copies = 2
 
-    def __init__(self, base: Any) -> None:
-        self.base = base
-
-    def __len__(self) -> int:
-        return 2 * len(self.base)
-
-    def __getitem__(self, i: int) -> tuple[Any, int]:
-        n = len(self.base)
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"ArrowOfTime index {i} out of range for {len(self)} items")
-        i %= len(self)
-        clip = self.base[i % n][0]
-        if i >= n:
-            clip = clip.flip(0)
-        return clip, int(i >= n)
+    def _item(self, c: int, j: int) -> tuple[Any, int]:
+        clip = self.base[j][0]
+        return (clip.flip(0) if c else clip), c
 
 
-class Rotation:
+class Rotation(_Copies):
     """Every clip of ``base`` four times: item ``k·N + i`` is clip ``i`` with every frame turned by ``k × 90°``
     counter-clockwise (label ``k``), ``N = len(base)``. Items are ``(uint8 [T, H, W, C] tensor, label)``; frames
     must be square (they are: the clip cache holds ``resize²`` frames). Deterministic."""
 
     classes = TASKS["rotation"]
+    copies = 4
 
-    def __init__(self, base: Any) -> None:
-        self.base = base
-
-    def __len__(self) -> int:
-        return 4 * len(self.base)
-
-    def __getitem__(self, i: int) -> tuple[Any, int]:
+    def _item(self, c: int, j: int) -> tuple[Any, int]:
         import torch
 
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"Rotation index {i} out of range for {len(self)} items")
-        i %= len(self)
-        k, j = divmod(i, len(self.base))
         clip = self.base[j][0]
         if clip.shape[1] != clip.shape[2]:
             raise ValueError(f"Rotation needs square frames, got {tuple(clip.shape)} (T, H, W, C)")
-        return (torch.rot90(clip, k, dims=(1, 2)).contiguous() if k else clip), k
+        return (torch.rot90(clip, c, dims=(1, 2)).contiguous() if c else clip), c
 
 
-class Exemplar:
+class Exemplar(_Copies):
     """Every clip of ``base`` ``copies`` times, labelled by its index in ``base``: item ``c·N + i`` is clip ``i``
     (label ``i``). Items are ``(uint8 [T, H, W, C] tensor, label)``; ``classes`` names the N sequences."""
+
+    copies = EXEMPLAR_COPIES
 
     def __init__(self, base: Any, copies: int = EXEMPLAR_COPIES) -> None:
         if copies < 1:
             raise ValueError(f"Exemplar copies must be ≥ 1, got {copies}")
-        self.base, self.copies = base, int(copies)
+        super().__init__(base)
+        self.copies = int(copies)
         self.classes = tuple(f"sequence {i}" for i in range(len(base)))
 
-    def __len__(self) -> int:
-        return self.copies * len(self.base)
-
-    def __getitem__(self, i: int) -> tuple[Any, int]:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"Exemplar index {i} out of range for {len(self)} items")
-        j = (i % len(self)) % len(self.base)
+    def _item(self, c: int, j: int) -> tuple[Any, int]:
         return self.base[j][0], j
+
+
+#: ``DataSpec.task`` → the dataset wrapper that relabels clips for it (``expression``: none).
+_WRAPPERS: dict[str, type[_Copies]] = {"rotation": Rotation, "exemplar": Exemplar, "arrow_of_time": ArrowOfTime}
 
 
 def copies_per_clip(task: str) -> int:
     """How many items a pretext task makes of one training clip (1 for ``expression``)."""
     task_classes(task, ())
-    return {"expression": 1, "exemplar": EXEMPLAR_COPIES}.get(task) or len(TASKS[task])
+    return _WRAPPERS[task].copies if task in _WRAPPERS else 1
 
 
 def task_classes(task: str, dataset_classes: tuple[str, ...]) -> tuple[str, ...]:
@@ -132,5 +135,4 @@ def task_classes(task: str, dataset_classes: tuple[str, ...]) -> tuple[str, ...]
 def wrap_task(task: str, dataset: Any) -> Any:
     """``dataset`` relabelled for ``task`` (itself for ``expression``)."""
     task_classes(task, ())
-    return dataset if task == "expression" else {"rotation": Rotation, "arrow_of_time": ArrowOfTime,
-                                                 "exemplar": Exemplar}[task](dataset)
+    return _WRAPPERS[task](dataset) if task in _WRAPPERS else dataset

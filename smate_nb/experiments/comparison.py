@@ -153,8 +153,9 @@ def comparison_study(profile: str, choices: dict[str, Any], family_choices: dict
         arch = _arch(profile, row)
         fam_start = ("scratch" if family_pretraining(profile, b, arch) is None
                      else start.replace("the stand-in", f"a {arch} stand-in"))
+        bases = {d: _family_base(profile, b, d, arch) for d in ("lab", "wild")}
         for dataset, fold, seed in ablations._replicates(profile, b):
-            base = _family_base(profile, b, dataset, arch)
+            base = bases[dataset]
             data = {"test_fold": fold} if dataset == "lab" else {}
             cfg = base.replace(seed=seed, preproc=ablations.row_preproc(option, b), **({"data": data} if data else {}))
             runs.append(Run(cfg, (("dataset", dataset), ("fold", fold if dataset == "lab" else None),
