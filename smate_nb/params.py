@@ -671,6 +671,7 @@ SPECS: dict[str, dict[str, Param]] = {
         report_folds=Optional(FoldList(), none_means="the study's folds for the profile"),
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
         alpha_folds=Optional(FoldList(), none_means="the study's α folds for the profile"),
+        mode_folds=Optional(FoldList(), none_means="the study's every-reading folds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
         length_factors=ListOf(Float(min=1, exclusive_min=True, max=8), min_len=1, example=[1.5, 2.0]),
         init=ViTCheckpoint(),

@@ -40,7 +40,7 @@ from ..engine.specs import ExperimentConfig, ModelSpec, PreprocSpec
 from . import Run, Study
 
 __all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "SIZE_ROWS", "EPOCH_ROWS", "choose_epochs", "fine_tuning_epochs", "MODES", "LAB_KNOBS", "PRETEXT_AUGMENT", "PRETRAIN_TASKS", "budget",
-           "pretraining", "study_data", "start_description",
+           "pretraining", "study_data", "study_arch", "start_description",
            "base_config", "row_preproc",
            "position_model", "calibration_study", "calibrate", "choose", "chosen_budget", "position_study",
            "preprocessing_study", "STRENGTHS"]
@@ -61,7 +61,7 @@ _MODE_ORDER = {m: i for i, m in enumerate(MODES)}
 
 #: Per-profile budget: the fine-tuning epochs, folds, seeds, pretraining corpus — one budget for every row.
 _BUDGET: dict[str, dict[str, Any]] = {
-    "smoke": dict(epoch_grid=(1,), report_folds=(0,), wild_seeds=(0,), alpha_folds=(0,), pretrain_epochs=1,
+    "smoke": dict(epoch_grid=(1,), report_folds=(0,), wild_seeds=(0,), alpha_folds=(0,), mode_folds=(0,), pretrain_epochs=1,
                   pretrain_subjects=8, n_views=2, size_folds=(0,), size_fractions=(0.5,)),
     # cpu: clips of 12 frames at 48² (6 temporal × 36 spatial tokens) instead of the profile's 16 at 64²: 2.9× the
     # clips/s of the profile's geometry on one thread here (47 vs 16.5 clips/s, batch 16), which is what lets every
@@ -79,13 +79,21 @@ _BUDGET: dict[str, dict[str, Any]] = {
     # at batch 8 stuck at chance for epochs 4–12; at 1e-3 collapsed); at 1e-4 it falls smoothly, and at batch 8
     # (32 steps an epoch) for 60 epochs the Original row fits its training clips (100 %; 20 epochs: 57 %). The
     # augmented row (LBP + the paper's augmentation) still stayed near chance at 60 epochs (loss ≈ 1.9).
-    "cpu": dict(epoch_grid=(30, 60, 90), optim=(("lr", 1e-4), ("batch_size", 8)), report_folds=(0, 1, 2, 3, 4),
-                wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
-                pretrain_epochs=12, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2, 3, 4),
-                size_fractions=(0.25, 0.5), geometry=(("num_frames", 12), ("resize", 54), ("crop", 48))),
+    # Study design (issue 23's budget: 04–06 from an empty store on 2 cores): the tables keep every reported fold and
+    # seed; the secondary blocks run on the first folds — TPE readings and α on lab fold 0 (the calibration fold
+    # already compares them), the data-size curve on lab folds 0–2 — and arch is the smaller ViViT-FE
+    # (vivit_cpu_small_fe, 2.1× the clips/s of vivit_cpu_fe here; see its comment). Measured here, two trainings at
+    # once, seconds per epoch on lab / wild: Original 3.5 / 4.6, Table 3's last row (3 augmented views + LBP) 8.3 / 10.7.
+    "cpu": dict(epoch_grid=(30, 60), optim=(("lr", 1e-4), ("batch_size", 8)), report_folds=(0, 1, 2, 3, 4),
+                wild_seeds=(0, 1, 2), alpha_folds=(0,), mode_folds=(0,),
+                pretrain_epochs=12, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2),
+                size_fractions=(0.25, 0.5), geometry=(("num_frames", 12), ("resize", 54), ("crop", 48)),
+                arch="vivit_cpu_small_fe"),
     "paper": dict(epoch_grid=(30,), report_folds=tuple(range(9)), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
+                  mode_folds=tuple(range(9)),
                   pretrain_epochs=0, pretrain_subjects=0, n_views=2, size_folds=(0, 1, 2), size_fractions=(0.25, 0.5)),
     "gpu": dict(epoch_grid=(10,), report_folds=(0, 1, 2, 3, 4), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
+                mode_folds=(0, 1, 2, 3, 4),
                 pretrain_epochs=12, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2),
                 size_fractions=(0.25, 0.5)),
 }
@@ -128,7 +136,9 @@ LAB_KNOBS: tuple[tuple[str, Any], ...] = (("pose", 1.0),)
 def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     """The study's budget for ``profile``: ``epochs`` (every fine-tuned row; ``None``: chosen on the calibration
     fold from ``epoch_grid`` by :func:`choose_epochs`; a number fixes it and skips that choice), ``report_folds``,
-    ``calibration_fold`` (the lab's last fold), ``wild_seeds``, ``alpha_folds``, ``pretrain_epochs`` /
+    ``calibration_fold`` (the lab's last fold), ``wild_seeds``, ``alpha_folds`` / ``mode_folds`` (the lab folds of
+    Table 2's α block and of its every-reading block), ``arch`` (the ViViT-FE of every row and the stand-in;
+    ``None``: the profile's), ``pretrain_epochs`` /
     ``pretrain_subjects`` (0 → no stand-in pretraining: the ``paper`` profile fine-tunes a checkpoint the user
     gives as ``init``, or trains from scratch), ``n_views`` (augmented views of Eq. 7), ``lbp_mode``,
     ``augment_overrides``, ``optim`` (``(field, value)`` pairs of :class:`~smate_nb.engine.specs.OptimSpec` for
@@ -142,13 +152,14 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     kind = profile if profile in _BUDGET else "cpu"
     b = dict(_BUDGET[kind])
     b.setdefault("geometry", ())
+    b.setdefault("arch", None)
     b.setdefault("init", None)
     b.setdefault("pretrain_task", PRETRAIN_TASKS[0])
     b.setdefault("epochs", None)
     b.setdefault("optim", ())
     b.update(calibration_fold=p.lab.folds - 1, lbp_mode="replace", augment_overrides=(), lab_knobs=LAB_KNOBS)
     b.update({k: v for k, v in overrides.items() if v is not None})
-    for k in ("report_folds", "wild_seeds", "alpha_folds", "epoch_grid", "size_folds", "size_fractions"):
+    for k in ("report_folds", "wild_seeds", "alpha_folds", "mode_folds", "epoch_grid", "size_folds", "size_fractions"):
         b[k] = tuple(b[k])
     b["optim"] = tuple((str(k), v) for k, v in (b["optim"].items() if isinstance(b["optim"], dict) else b["optim"]))
     from ..engine.specs import OptimSpec
@@ -189,10 +200,11 @@ def pretraining(profile: str, b: dict[str, Any]) -> ExperimentConfig | None:
     task = b.get("pretrain_task", PRETRAIN_TASKS[0])
     data = _replace(study_data(profile, "lab", b), data_seed=p.lab.data_seed + 1, subjects=b["pretrain_subjects"],
                     test_fold=0, task=task)
+    model = {"arch": study_arch(profile, b)}
     if task == "expression":
-        return p.experiment("lab", data=data, optim={"epochs": b["pretrain_epochs"]},
+        return p.experiment("lab", data=data, model=model, optim={"epochs": b["pretrain_epochs"]},
                             tag="pretraining stand-in for Kinetics-400")
-    return p.experiment("lab", data=data, optim={"epochs": b["pretrain_epochs"]},
+    return p.experiment("lab", data=data, model=model, optim={"epochs": b["pretrain_epochs"]},
                         preproc=PreprocSpec(augment=True, augment_overrides=PRETEXT_AUGMENT[task]),
                         tag=f"label-free pretraining stand-in for Kinetics-400 ({task})")
 
@@ -231,8 +243,15 @@ def base_config(profile: str, dataset: str, b: dict[str, Any]) -> ExperimentConf
     p = get_profile(profile)
     pre = pretraining(profile, b)
     init = b.get("init") or (f"run:{pre.key()}" if pre is not None else p.model.init)
-    return p.experiment(dataset, data=study_data(profile, dataset, b), model={"init": init},
+    return p.experiment(dataset, data=study_data(profile, dataset, b), model={"arch": study_arch(profile, b),
+                                                                              "init": init},
                         optim=fine_tuning_optim(b))
+
+
+def study_arch(profile: str, b: dict[str, Any]) -> str:
+    """The ViViT-FE of every row, the stand-in and the from-scratch runs of the studies: the budget's ``arch``
+    (cpu: ``vivit_cpu_small_fe``), else the profile's model."""
+    return b.get("arch") or get_profile(profile).model.arch
 
 
 def fine_tuning_optim(b: dict[str, Any]) -> dict[str, Any]:
@@ -347,6 +366,7 @@ def calibration_study(profile: str, mode: str | None = None, epochs: int | None 
     if pre is not None or b.get("init"):
         start = "stand-in" if pre is not None else "checkpoint"                  # what the fine-tuned rows start from
         scratch = p.experiment("lab", data=study_data(profile, "lab", b),            # from scratch, same budget
+                               model={"arch": study_arch(profile, b)},
                                optim={**fine_tuning_optim(b), "eval_every": 1})
         tuned = lab.replace(optim={"eval_every": 1})
         for row in ("Original", "Crop, flip, rotate, color jitter"):
@@ -537,7 +557,7 @@ def position_study(profile: str, choices: dict[str, Any], **budget_overrides: An
                          model=position_model(bases["lab"].model, kind, "broadcast", choices[f"{kind}_alpha"],
                                               choices[f"{kind}_normalized"])))
         for mode in MODES:
-            for fold in b["report_folds"]:
+            for fold in b["mode_folds"]:
                 runs.append(_run(bases["lab"], "lab", fold, p.seeds[0], {"block": "modes", "row": row, "mode": mode},
                                  model=_tpe(bases["lab"].model, kind, choices, mode)))
         alphas = [(a, False) for a in (0.5, 1.0, 2.0)] + ([(0.5, True), (2.0, True)] if kind == "tpe_v2" else [])
