@@ -314,3 +314,26 @@ def test_the_init_parameter_is_checked_before_any_work(tmp_path, monkeypatch):
                                 ("cpu", str(good), "fits vivit_b_16x2_fe only")):
         with pytest.raises(ParameterError, match=why):
             validate("progressive_preprocessing", {"profile": profile, "init": value})
+
+
+def test_the_augmentation_diagnosis_removes_one_component_per_run_from_the_stall_blocks_run():
+    choices = {**CHOICES, "epochs": 20}
+    st = ablations.augmentation_components_study("cpu", choices)
+    by = {r.label("component"): r.config for r in st.runs}
+    paper_run = by.pop("paper (all of it)")
+    # The paper-strength run is the calibration's stall block run from scratch (one training, stored once).
+    stall = ablations.calibration_study("cpu", epochs=20).select(block="stall", init="scratch")
+    assert paper_run.key() in {r.config.key() for r in stall}
+    assert set(by) == set(ablations.AUGMENT_COMPONENTS)
+    for name, cfg in by.items():
+        # Same training as the paper-strength run in everything but the augmentation: from scratch, the chosen
+        # epochs, the calibration fold, the study's model; augmentation alone (no LBP, no mixing).
+        assert cfg.replace(preproc={"augment_overrides": ()}).key() == paper_run.key(), name
+        assert cfg.model.init == "scratch" and cfg.data.test_fold == 9 and cfg.optim.epochs == 20
+        assert cfg.model.arch == ablations.study_arch("cpu", ablations.budget("cpu"))
+        assert cfg.preproc.augment and not cfg.preproc.lbp and not cfg.preproc.mix
+        assert len(cfg.preproc.augment_overrides) >= 1
+    # The shift-only crop holds the crop at the test transform's scale (crop / resize of the study's geometry).
+    geo = dict(ablations.budget("cpu")["geometry"])
+    (name, (lo, hi)), = by["shift only (crop at the test scale)"].preproc.augment_overrides
+    assert name == "crop_scale" and lo == hi == pytest.approx(geo["crop"] / geo["resize"], abs=1e-4)

@@ -43,7 +43,7 @@ __all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "SIZE_ROWS", "EPOCH_ROWS", "choose
            "pretraining", "study_data", "study_arch", "start_description",
            "base_config", "row_preproc",
            "position_model", "calibration_study", "calibrate", "choose", "chosen_budget", "position_study",
-           "preprocessing_study", "STRENGTHS"]
+           "preprocessing_study", "STRENGTHS", "AUGMENT_COMPONENTS", "augmentation_components_study"]
 
 #: Table 2 rows → the paper's row names (smate_nb.paper.TABLE2).
 PAPER_T2 = {"learned": "BERT", "TPE-v1": "TPE-V1", "TPE-v2": "TPE-V2"}
@@ -330,6 +330,37 @@ EPOCH_ROWS = ("Original", "Mixed-token embedding")
 EPOCH_TOL_NATS, EPOCH_TOL_REL = 0.05, 0.10
 #: ... and the Original row, trained on un-augmented clips, must fit them: training accuracy ≥ this (%).
 ORIGINAL_FIT = 95.0
+
+
+#: Notebook 05 § 1's diagnosis of the stall: the paper's augmentation with one component removed (AugmentConfig
+#: overrides; ``shift only`` keeps the random crop at the test transform's scale, crop / resize, so it only moves
+#: the face — :func:`augmentation_components_study` fills it in for the run's geometry).
+AUGMENT_COMPONENTS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "no rotation": (("rotate_p", 0.0),),
+    "shift only (crop at the test scale)": (),
+    "no colour (no jitter, no grayscale)": (("jitter_p", 0.0), ("gray_p", 0.0)),
+    "no flip": (("flip_p", 0.0),),
+}
+
+
+def augmentation_components_study(profile: str, choices: dict[str, Any], **budget_overrides: Any) -> Study:
+    """Why the augmented rows stall: the augmentation-alone row (no LBP, no mixing) trained from scratch on the
+    calibration fold at the chosen budget with the paper's augmentation (the ``stall`` block's run, the same config)
+    and with each of :data:`AUGMENT_COMPONENTS` removed — label ``component``. From scratch, so that what a start
+    brings does not hide what the input does; the tables never read these runs."""
+    p = get_profile(profile)
+    b = chosen_budget(profile, choices, budget_overrides)
+    d = study_data(profile, "lab", b)
+    scratch = p.experiment("lab", data=d, model={"arch": study_arch(profile, b)},
+                           optim={**fine_tuning_optim(b), "eval_every": 1})
+    test_scale = round(d.crop / d.resize, 4)
+    variants = {"paper (all of it)": STRENGTHS["paper"], **AUGMENT_COMPONENTS,
+                "shift only (crop at the test scale)": (("crop_scale", (test_scale, test_scale)),)}
+    runs = [_run(scratch, "lab", b["calibration_fold"], p.seeds[0],
+                 {"block": "components", "row": "Augmentation", "component": name, "init": "scratch"},
+                 preproc=PreprocSpec(augment=True, augment_overrides=over))
+            for name, over in variants.items()]
+    return Study("ablations_augmentation_components", profile, {"profile": profile, **b}, tuple(runs), {})
 
 
 def calibration_study(profile: str, mode: str | None = None, epochs: int | None = None,
