@@ -1,4 +1,6 @@
 """Study definitions: the runs two tables share are one run, choices follow their fixed rules, budgets hold."""
+import math
+
 import pandas as pd
 import pytest
 
@@ -175,15 +177,36 @@ def test_appearance_bias_study_and_cost_plan():
     assert plan["big_crops"] == [64] and plan["small_crops"] == [64, 128, 224, 320] and plan["batch_size"] == 4
 
 
+def _clip_frame(rows: dict[str, list[int]], n: int = 28, folds=range(5), **extra) -> pd.DataFrame:
+    """A hand-made run frame: for each row, per fold the number of its ``n`` test clips it got right (the first
+    ones), with the clip-level columns the decision rule reads."""
+    return pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": 100 * k[i] / n, "UAR": 100 * k[i] / n,
+                          "replicate": f"lab/{f}/0", "test correct": "1" * k[i] + "0" * (n - k[i]),
+                          "test clips": f"fold{f}", **extra}
+                         for i, f in enumerate(folds) for r, k in rows.items()])
+
+
 def test_tables_pair_on_fold_and_seed_and_give_verdicts():
-    frame = pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": w, "UAR": w, "replicate": f"lab/{f}/0"}
-                          for f in range(5) for r, w in (("A", 50 + f), ("B", 60 + f))])
+    frame = _clip_frame({"A": [14, 15, 16, 17, 18], "B": [17, 18, 19, 20, 21]})      # B gets 3 more clips right
     summ = summary_table(frame, ["A", "B"], {"B": {"ckplus": 43.0}, "A": {"ckplus": 42.0}})
-    assert list(summ["WAR % (ours)"]) == ["52.0 ± 1.6", "62.0 ± 1.6"] and list(summ["paper top-1 %"]) == ["42.00", "43.00"]
+    assert list(summ["WAR % (ours)"]) == ["57.1 ± 5.6", "67.9 ± 5.6"] and list(summ["paper top-1 %"]) == ["42.00", "43.00"]
     pairs = paired_table(frame, [("B", "A")], {"B": {"ckplus": 43.0}, "A": {"ckplus": 42.0}})
     row = pairs.iloc[0]
-    assert row["pairs"] == 5 and row["mean Δ WAR (pts)"] == 10 and row["better / equal / worse"] == "5 / 0 / 0"
-    assert row["sign test p"] == 0.062 and row["verdict"] == "as the paper"
+    assert row["pairs"] == 5 and row["clips"] == 140 and row["better / equal / worse"] == "5 / 0 / 0"
+    assert row["mean Δ WAR (pts)"] == round(100 * 3 / 28, 2) and row["verdict"] == "as the paper"
+    # 15 clips right for B only, none for A only: d is 1 on 3 of 28 clips per fold; SE from the stratified formula
+    se = 100 * math.sqrt(5 * (3 / 28) * (25 / 28) / 28) / 5
+    assert row["MDD (pts)"] == pytest.approx(2.8016 * se, abs=0.15)
+    assert row["paper Δ ≥ MDD"] == "no"                   # the paper's +1 point is far below what 140 clips resolve
+
+
+def test_the_rule_refuses_to_pair_runs_scored_on_different_clips():
+    frame = _clip_frame({"A": [14] * 5, "B": [17] * 5})
+    frame.loc[(frame["row"] == "B") & (frame["fold"] == 2), "test clips"] = "other"
+    with pytest.raises(ValueError, match="different test clips"):
+        paired_table(frame, [("B", "A")])
+    with pytest.raises(ValueError, match="lack the columns"):
+        paired_table(frame.drop(columns="test correct"), [("B", "A")])
 
 
 def test_every_lab_run_of_the_ablations_and_the_comparison_sees_the_same_data():
@@ -337,3 +360,12 @@ def test_the_augmentation_diagnosis_removes_one_component_per_run_from_the_stall
     geo = dict(ablations.budget("cpu")["geometry"])
     (name, (lo, hi)), = by["shift only (crop at the test scale)"].preproc.augment_overrides
     assert name == "crop_scale" and lo == hi == pytest.approx(geo["crop"] / geo["resize"], abs=1e-4)
+
+
+def test_calibration_choices_state_their_margin_in_clips():
+    assert ablations.clip_margin({"sum": 50.0, "broadcast": 42.857142857}, "sum", 28) == \
+        "+2.0 clips of 28 over 'broadcast' (one calibration fold)"
+    # a tie rule may pick a candidate that did not score highest: the margin says so with its sign
+    assert ablations.clip_margin({"paper": 40.0, "mild": 50.0}, "paper", 10).startswith("-1.0 clips of 10")
+    assert ablations.clip_margin({"only": 1.0}, "only", 28) == "no alternative"
+    assert ablations.clip_margin({"a": 60.0, "b": 50.0}, "a", 0) == "+10.0 WAR points over 'b' (one calibration fold)"

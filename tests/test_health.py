@@ -221,9 +221,10 @@ def test_invalid_names_every_row_and_counts_only_the_paired_replicates():
 
 
 def test_all_trained_keeps_the_verdict_and_a_frame_without_health_works_unchanged():
-    frame = pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": w, "UAR": w,
-                           "replicate": f"lab/{f}/0", "health": "trained"}
-                          for f in range(5) for r, w in (("A", 50 + f), ("B", 60 + f))])
+    frame = pd.DataFrame([{"row": r, "dataset": "lab", "fold": f, "seed": 0, "WAR": 100 * k / 28, "UAR": 100 * k / 28,
+                           "replicate": f"lab/{f}/0", "health": "trained", "test correct": "1" * k + "0" * (28 - k),
+                           "test clips": f"fold{f}"}
+                          for f in range(5) for r, k in (("A", 14 + f), ("B", 20 + f))])
     paper = {"B": {"ckplus": 43.0}, "A": {"ckplus": 42.0}}
     assert paired_table(frame, [("B", "A")], paper).iloc[0]["verdict"] == "as the paper"
     assert list(summary_table(frame, ["A", "B"], paper)["trained runs"]) == ["5 / 5", "5 / 5"]

@@ -3,8 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from smate_nb.metrics import (VERDICTS, verdict, bootstrap_ci, confusion_matrix, mean_std, paired_comparison, per_class_recall,
-                              sign_test, summarize, uar, war)
+from smate_nb.metrics import (VERDICTS, verdict, bootstrap_ci, clip_paired_test, confusion_matrix, mean_std,
+                              minimum_detectable_difference, paired_comparison, per_class_recall, sign_test,
+                              summarize, uar, war)
 
 
 def test_hand_computed_metrics():
@@ -83,3 +84,78 @@ def test_paired_bootstrap_interval_and_verdicts():
         verdict(c, 0.0)
     one = paired_comparison([15.0], [10.0])                          # one pair: no interval, nothing resolved
     assert math.isnan(one["ci_low"]) and verdict(one, 1.0) == "not resolved at this budget"
+
+
+# ----------------------------------------------------------------------------- the decision rule (clip level)
+
+
+def _clips(n_right: int, n: int, rng=None) -> list[int]:
+    v = [1] * n_right + [0] * (n - n_right)
+    return list(rng.permutation(v)) if rng is not None else v
+
+
+def test_clip_paired_test_estimate_is_the_mean_of_the_replicates_war_differences():
+    rng = np.random.default_rng(0)
+    sizes = (28, 30, 25)                                            # unequal folds
+    cand = [_clips(k, n, rng) for k, n in zip((20, 11, 17), sizes)]
+    ref = [_clips(k, n, rng) for k, n in zip((14, 12, 9), sizes)]
+    c = clip_paired_test(cand, ref, [0, 1, 2], n_boot=2000)
+    expect = np.mean([np.mean(a) - np.mean(b) for a, b in zip(cand, ref)])
+    assert c["mean_diff"] == pytest.approx(expect) and c["pairs"] == 3 and c["clips"] == sum(sizes)
+    assert c["ci_low"] < c["mean_diff"] < c["ci_high"]
+    both = [(int(x), int(y)) for a, b in zip(cand, ref) for x, y in zip(a, b)]
+    assert c["cand_only"] == both.count((1, 0)) and c["ref_only"] == both.count((0, 1))
+    assert clip_paired_test(cand, ref, [0, 1, 2], n_boot=500, seed=4) == clip_paired_test(cand, ref, [0, 1, 2],
+                                                                                          n_boot=500, seed=4)
+
+
+def test_clip_paired_test_se_matches_the_stratified_formula():
+    # One replicate per test set (lab folds): the bootstrap resamples clips within each fold, so the SE of the
+    # mean over folds is sqrt(Σ_g var_g(d) / n_g) / G, var with ddof 0 (the bootstrap's plug-in variance).
+    rng = np.random.default_rng(1)
+    cand = [list((rng.random(28) < 0.7).astype(int)) for _ in range(5)]
+    ref = [list((rng.random(28) < 0.55).astype(int)) for _ in range(5)]
+    c = clip_paired_test(cand, ref, list(range(5)), n_boot=40000)
+    d = [np.asarray(a) - np.asarray(b) for a, b in zip(cand, ref)]
+    analytic = math.sqrt(sum(x.var() / x.size for x in d)) / len(d)
+    assert c["se"] == pytest.approx(analytic, rel=0.03)
+    # the interval is ± 1.96 SE wide up to the bootstrap's skew, and the MDD is (z.975 + z.8) · SE = 2.80 SE
+    assert (c["ci_high"] - c["ci_low"]) / 2 == pytest.approx(1.96 * analytic, rel=0.08)
+    assert c["mdd"] == pytest.approx((1.959964 + 0.841621) * c["se"], rel=1e-5)
+    assert minimum_detectable_difference(1.0) == pytest.approx(2.801585, rel=1e-6)
+
+
+def test_replicates_of_one_test_set_share_the_clip_draw():
+    # Three seeds that made the same per-clip differences on one shared test set carry the information of one
+    # replicate: the crossed bootstrap (one clip draw for all) keeps the one-replicate SE, whereas three separate
+    # test sets of those clips would shrink it by √3.
+    rng = np.random.default_rng(2)
+    a, b = list((rng.random(130) < 0.6).astype(int)), list((rng.random(130) < 0.5).astype(int))
+    shared = clip_paired_test([a] * 3, [b] * 3, ["wild"] * 3, n_boot=20000)
+    one = clip_paired_test([a], [b], ["wild"], n_boot=20000)
+    separate = clip_paired_test([a] * 3, [b] * 3, [0, 1, 2], n_boot=20000)
+    assert shared["se"] == pytest.approx(one["se"], rel=0.05)
+    assert separate["se"] == pytest.approx(one["se"] / math.sqrt(3), rel=0.05)
+
+
+def test_identical_models_are_not_resolved_and_a_clear_gain_is():
+    same = [[1, 0, 1, 1, 0, 0, 1] * 4] * 5
+    c = clip_paired_test(same, same, list(range(5)), n_boot=1000)
+    assert (c["mean_diff"], c["ci_low"], c["ci_high"], c["mdd"]) == (0, 0, 0, 0)
+    assert verdict(c, 2.0) == "not resolved at this budget"
+    up = clip_paired_test([_clips(24, 28)] * 5, [_clips(12, 28)] * 5, list(range(5)), n_boot=2000)
+    assert up["ci_low"] > 0 and up["p_value"] < 0.001 and verdict(up, 2.0) == "as the paper"
+    assert verdict(up, -2.0) == "opposite"
+
+
+def test_clip_paired_test_rejects_what_it_cannot_pair():
+    with pytest.raises(ValueError, match="replicate 0 has"):
+        clip_paired_test([[1, 0]], [[1, 0, 1]], [0])
+    with pytest.raises(ValueError, match="0 / 1"):
+        clip_paired_test([[2, 0]], [[1, 0]], [0])
+    with pytest.raises(ValueError, match="test set 'w' has replicates with 2 and 3 clips"):
+        clip_paired_test([[1, 0], [1, 0, 1]], [[0, 0], [0, 0, 1]], ["w", "w"])
+    with pytest.raises(ValueError, match="≥ 1 replicate"):
+        clip_paired_test([], [], [])
+    with pytest.raises(ValueError, match="level and power"):
+        minimum_detectable_difference(1.0, power=1.0)

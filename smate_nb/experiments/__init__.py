@@ -132,8 +132,13 @@ class Study:
         ``train accuracy`` (% on the un-augmented training clips; NaN for a result stored before it was
         measured), ``health`` (:func:`~smate_nb.engine.health.result_health`: *trained* / *under-trained* /
         *collapsed*, judged now for old results too) and ``health reasons`` (in words; empty when trained), whether
-        the run was reused, its key, and ``replicate`` —
-        the dataset, fold and seed that paired comparisons match on."""
+        the run was reused, its key, ``replicate`` — the dataset, fold and seed that paired comparisons match on —
+        and the clip-level results the decision rule reads (:func:`smate_nb.experiments.tables.clip_comparison`):
+        ``test correct`` (one character per test clip in the test set's order, ``1`` right, ``0`` wrong) and
+        ``test clips`` (an id of the test set: a digest of the dataset, fold, test start and the clips' true
+        labels; runs with equal ids were scored on the same clips)."""
+        import hashlib
+        import json
         import math
 
         import pandas as pd
@@ -144,7 +149,10 @@ class Study:
             train_war = health["train_accuracy"]
             final_loss = health["final_train_loss"]
             metrics = res["metrics_by_test_start"] if by_test_start else {"": res["metrics"]}
+            preds = res["predictions_by_test_start"] if by_test_start else {"": res["predictions"]}
             for start, m in metrics.items():
+                y_true, y_pred = preds[start]["y_true"], preds[start]["y_pred"]
+                ident = json.dumps([dict(run.labels).get("dataset"), dict(run.labels).get("fold"), start, y_true])
                 row = dict(run.labels)
                 row["replicate"] = f"{row.get('dataset', '')}/fold {row.get('fold')}/seed {row.get('seed')}"
                 if by_test_start:
@@ -155,7 +163,9 @@ class Study:
                             "final train loss": math.nan if final_loss is None else final_loss,
                             "train accuracy": math.nan if train_war is None else percent(train_war),
                             "health": health["label"], "health reasons": "; ".join(health["reasons"]),
-                            "reused": bool(res.get("reused", False)), "key": res["key"]})
+                            "reused": bool(res.get("reused", False)), "key": res["key"],
+                            "test correct": "".join("1" if t == p else "0" for t, p in zip(y_true, y_pred)),
+                            "test clips": hashlib.sha256(ident.encode()).hexdigest()[:10]})
                 rows.append(row)
         return pd.DataFrame(rows)
 

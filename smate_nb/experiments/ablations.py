@@ -528,7 +528,9 @@ def choose(frame: Any) -> dict[str, Any]:
        :data:`MODES`).
     2. ``tpe_v1_alpha`` and (``tpe_v2_alpha``, ``tpe_v2_normalized``): within the chosen reading, the α (and
        Eq. 10 reading) with the highest WAR; ties → α = 1 as printed (the paper's Fig. 10).
-    Returns the choices and the evidence (the WAR of every candidate).
+    Returns the choices, the evidence (the WAR of every candidate) and, per choice, ``margin_<choice>``: how
+    many test clips of the calibration fold separate the chosen candidate from the runner-up (:func:`clip_margin`)
+    — these choices rest on one fold of one seed, so a margin of a clip or two is no evidence of a difference.
     """
     aug = frame.iloc[0:0] if "strength" not in frame else \
         frame[(frame["block"] == "stall") & (frame["init"] != "scratch") & (frame["row"] != "Original")]
@@ -539,7 +541,9 @@ def choose(frame: Any) -> dict[str, Any]:
     m = frame[frame["block"] == "mode"].groupby("mode")["WAR"].mean()
     mode = sorted(m.index, key=lambda k: (-m[k], _MODE_ORDER[k]))[0]
     cand = frame[(frame["block"].isin(["mode", "alpha"])) & (frame["mode"] == mode)]
+    n_test = int(frame["n_test"].iloc[0]) if "n_test" in frame and len(frame) else 0
     out: dict[str, Any] = {"tpe_mode": mode, "evidence_mode": {k: float(v) for k, v in m.items()},
+                           "margin_tpe_mode": clip_margin(m.to_dict(), mode, n_test),
                            "augment_strength": strength, "augment_overrides": STRENGTHS[strength],
                            "evidence_strength": {} if not len(aug) else
                            {k: float(v) for k, v in aug.groupby("strength")["WAR"].mean().items()}}
@@ -551,7 +555,26 @@ def choose(frame: Any) -> dict[str, Any]:
         out[f"{kind}_normalized"] = bool(best["normalized"])
         out[f"evidence_{kind}"] = {f"α={r['alpha']}{' normalised' if r['normalized'] else ''}": float(r["WAR"])
                                    for _, r in sub.iterrows()}
+        chosen = f"α={best['alpha']}{' normalised' if best['normalized'] else ''}"
+        out[f"margin_{kind}_alpha"] = clip_margin(out[f"evidence_{kind}"], chosen, n_test)
+    if out["evidence_strength"]:
+        out["margin_augment_strength"] = clip_margin(out["evidence_strength"], strength, n_test)
     return out
+
+
+def clip_margin(scores: dict[str, float], chosen: str, n_test: int) -> str:
+    """In words, how far the ``chosen`` candidate's WAR (%, on ``n_test`` calibration clips) lies from the best
+    other candidate's, in test clips: ``"+2.0 clips of 28 over 'sum' (one calibration fold)"``; a negative
+    margin means a tie rule chose a candidate that did not score highest; ``n_test`` ≤ 0 (unknown) → the margin in
+    WAR points. One candidate only → ``"no alternative"``."""
+    others = {k: v for k, v in scores.items() if k != chosen}
+    if chosen not in scores or not others:
+        return "no alternative"
+    runner = max(others, key=others.get)
+    pts = scores[chosen] - others[runner]
+    if n_test <= 0:                                   # a frame without test sizes: the margin in points only
+        return f"{pts:+.1f} WAR points over {runner!r} (one calibration fold)"
+    return f"{pts * n_test / 100:+.1f} clips of {n_test} over {runner!r} (one calibration fold)"
 
 
 def _tpe(lab_model: ModelSpec, kind: str, choices: dict[str, Any], mode: str | None = None) -> ModelSpec:

@@ -96,7 +96,8 @@ def choose_preprocessing(frame: Any) -> dict[str, Any]:
 
     Rule: among the options whose run ``trained`` (``health`` column; every option when the column is absent),
     the highest calibration WAR; ties → the earlier of :data:`FAMILY_OPTIONS` (the simpler). No option trained →
-    ``Original``, flagged. Returns ``{row: option, "evidence_families": {row: {option: WAR or 'did not train'}}}``.
+    ``Original``, flagged. Returns ``{row: option, "evidence_families": {row: {option: WAR or 'did not train'}},
+    "margin_families": {row: the chosen option's lead in calibration clips (ablations.clip_margin)}}``.
     """
     sub = frame[frame["block"] == "family calibration"]
     out: dict[str, Any] = {"evidence_families": {}, "families_untrained": []}
@@ -115,6 +116,8 @@ def choose_preprocessing(frame: Any) -> dict[str, Any]:
         order = {o: i for i, o in enumerate(FAMILY_OPTIONS)}
         best = sorted(ok.itertuples(), key=lambda r: (-r.WAR, order[r.option]))[0]
         out[row] = best.option
+        out.setdefault("margin_families", {})[row] = ablations.clip_margin(
+            {r.option: float(r.WAR) for r in ok.itertuples()}, best.option, int(getattr(best, "n_test", 0) or 0))
     return out
 
 

@@ -1,5 +1,6 @@
 """The tables every study notebook prints: rows as mean ± std over replicates beside the paper's number, and
-paired comparisons (mean Δ with a bootstrap interval, the exact sign test, a verdict against the paper).
+paired comparisons decided by the suite's one rule (:func:`clip_comparison` → :func:`smate_nb.metrics.clip_paired_test`:
+mean Δ with a clip-level bootstrap interval and the minimum detectable difference, and a verdict against the paper).
 
 Input is a study's run frame (:meth:`smate_nb.experiments.Study.frame`) with the labels ``row`` and ``dataset``
 (``lab`` / ``wild``) and its ``replicate`` column; two rows are paired on the same replicate (dataset, fold, seed).
@@ -17,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..engine.health import LABELS, TRAINED
-from ..metrics import invalid, mean_std, paired_comparison, verdict
+from ..metrics import DECISION_RULE, clip_paired_test, invalid, mean_std, verdict
 
-__all__ = ["PAPER_DATASET", "fmt_mean_std", "fmt_ci", "health_verdict", "summary_table", "paired_table", "bar_figure"]
+__all__ = ["PAPER_DATASET", "DECISION_RULE", "fmt_mean_std", "fmt_ci", "health_verdict", "clip_comparison",
+           "comparison_columns", "summary_table", "paired_table", "bar_figure"]
 
 #: Our dataset → the paper's (the key used in :mod:`smate_nb.paper`).
 PAPER_DATASET = {"lab": "ckplus", "wild": "afew"}
@@ -72,6 +74,64 @@ def health_verdict(frame: pd.DataFrame, rows: Sequence[str], replicates: Iterabl
     return invalid(reasons) if reasons else None
 
 
+def clip_comparison(candidate: pd.DataFrame, reference: pd.DataFrame, on: Sequence[str] = ("replicate",),
+                    n_boot: int = 10000, seed: int = 0) -> dict[str, Any]:
+    """The decision rule on two sets of runs: pair them on the columns ``on`` and run
+    :func:`smate_nb.metrics.clip_paired_test` on their clip-level results (frame columns ``test correct`` and
+    ``test clips``, :meth:`smate_nb.experiments.Study.frame`).
+
+    Args:
+        candidate, reference: one line per run (a run repeated under two labels counts once per pairing key).
+        on: the columns two runs are paired on (default the replicate: dataset, fold, seed).
+    Returns:
+        The test's dict with the differences in WAR points (``mean_diff``, ``se``, ``ci_low``, ``ci_high``,
+        ``mdd``: × 100) plus ``better`` / ``equal`` / ``worse`` (replicates whose WAR difference is > / = / < 0)
+        and ``index`` (the pairing keys used). No pair → ``pairs`` 0 and NaN numbers.
+    Raises:
+        ValueError: a frame without the clip-level columns, or two paired runs scored on different test clips
+            (their ``test clips`` ids differ), naming the pairing key.
+    """
+    on = list(on)
+    for name, f in (("candidate", candidate), ("reference", reference)):
+        missing = [c for c in [*on, "test correct", "test clips"] if c not in f]
+        if missing:
+            raise ValueError(f"clip_comparison: the {name} runs lack the columns {missing}; build the frame with "
+                             "Study.frame (it carries each run's clip-level results)")
+    a = candidate.drop_duplicates(on).set_index(on)
+    b = reference.drop_duplicates(on).set_index(on)
+    idx = [k for k in a.index if k in b.index]
+    if not idx:
+        nan = float("nan")
+        return {"pairs": 0, "test_sets": 0, "clips": 0, "mean_diff": nan, "se": nan, "ci_low": nan, "ci_high": nan,
+                "p_value": nan, "mdd": nan, "cand_only": 0, "ref_only": 0, "better": 0, "equal": 0, "worse": 0,
+                "index": []}
+    cand, ref, sets = [], [], []
+    for k in idx:
+        ra, rb = a.loc[k], b.loc[k]
+        if ra["test clips"] != rb["test clips"]:
+            raise ValueError(f"clip_comparison: the runs paired on {dict(zip(on, np.atleast_1d(k)))} were scored "
+                             f"on different test clips (ids {ra['test clips']} and {rb['test clips']}); pair runs "
+                             "of the same test set")
+        cand.append([int(ch) for ch in str(ra["test correct"])])
+        ref.append([int(ch) for ch in str(rb["test correct"])])
+        sets.append(ra["test clips"])
+    c = clip_paired_test(cand, ref, sets, n_boot=n_boot, seed=seed)
+    for key in ("mean_diff", "se", "ci_low", "ci_high", "mdd"):
+        c[key] = 100.0 * c[key]
+    d = np.array([np.mean(x) - np.mean(y) for x, y in zip(cand, ref)])
+    c.update(better=int((d > 0).sum()), equal=int((d == 0).sum()), worse=int((d < 0).sum()), index=idx)
+    return c
+
+
+def comparison_columns(c: dict[str, Any], delta_name: str = "mean Δ WAR (pts)") -> dict[str, Any]:
+    """The columns every paired table shows for a :func:`clip_comparison` (its Δ under ``delta_name``): pairs,
+    clips, Δ, 95 % CI, the minimum detectable difference, the bootstrap p and the replicates' better / equal /
+    worse."""
+    return {"pairs": c["pairs"], "clips": c["clips"], delta_name: round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
+            "MDD (pts)": round(c["mdd"], 1), "p (bootstrap)": round(c["p_value"], 3),
+            "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}"}
+
+
 def summary_table(frame: pd.DataFrame, rows: Sequence[str], paper_values: dict | None = None,
                   paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild")) -> pd.DataFrame:
     """One line per row × dataset: replicates, WAR and UAR as mean ± std (%), the paper's top-1 (%), and — where
@@ -97,34 +157,33 @@ def summary_table(frame: pd.DataFrame, rows: Sequence[str], paper_values: dict |
 
 
 def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], paper_values: dict | None = None,
-                 paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild"),
-                 metric: str = "WAR") -> pd.DataFrame:
-    """Each (candidate, reference) pair of rows on the same replicates: mean Δ (points) with a 95 % bootstrap
-    interval, wins / ties / losses, the exact sign test, the paper's Δ and the verdict (*as the paper* /
-    *opposite* / *not resolved at this budget*; "—" where the paper gives no number). Where any paired run of
-    either row is not *trained* (frame column ``health``), the verdict is ``invalid: <row> did not train (…)``
-    (:func:`health_verdict`), whether or not the paper gives a number; the Δ columns are still filled."""
+                 paper_names: dict[str, str] | None = None, datasets: Sequence[str] = ("lab", "wild")) -> pd.DataFrame:
+    """Each (candidate, reference) pair of rows on the same replicates, decided by the suite's rule
+    (:func:`clip_comparison`): mean Δ WAR (points), its 95 % interval, the minimum detectable difference (MDD) at
+    this table's size, the bootstrap p, the replicates' better / equal / worse, the paper's Δ, whether the
+    paper's Δ is at least the MDD (``paper Δ ≥ MDD``: could this table have detected the paper's effect?), and
+    the verdict (*as the paper* / *opposite* / *not resolved at this budget*; "—" where the paper gives no
+    number). Where any paired run of either row is not *trained* (frame column ``health``), the verdict is
+    ``invalid: <row> did not train (…)`` (:func:`health_verdict`), whether or not the paper gives a number; the Δ
+    columns are still filled."""
     out = []
     for dataset in datasets:
         sub = frame[frame["dataset"] == dataset]
         if sub.empty:
             continue
-        wide = sub.pivot_table(index="replicate", columns="row", values=metric)
         for cand, ref in pairs:
-            if cand not in wide or ref not in wide:
+            a, b = sub[sub["row"] == cand], sub[sub["row"] == ref]
+            if a.empty or b.empty:
                 continue
-            both = wide[[cand, ref]].dropna()
-            c = paired_comparison(both[cand].to_numpy(), both[ref].to_numpy())
+            c = clip_comparison(a, b)
             pn = paper_names or {}
             pc, pr = _paper(paper_values, pn.get(cand, cand), dataset), _paper(paper_values, pn.get(ref, ref), dataset)
             pdiff = None if pc is None or pr is None else pc - pr
-            out.append({"dataset": _NAMES.get(dataset, dataset), "comparison": f"{cand} − {ref}", "pairs": c["pairs"],
-                        f"mean Δ {metric} (pts)": round(c["mean_diff"], 2),
-                        "95 % CI": fmt_ci(c),
-                        "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}",
-                        "sign test p": round(c["sign_test_p"], 3),
+            out.append({"dataset": _NAMES.get(dataset, dataset), "comparison": f"{cand} − {ref}",
+                        **comparison_columns(c),
                         "paper Δ (pts)": "—" if pdiff is None else f"{pdiff:+.2f}",
-                        "verdict": health_verdict(sub, [cand, ref], both.index)
+                        "paper Δ ≥ MDD": "—" if pdiff is None else ("yes" if abs(pdiff) >= c["mdd"] else "no"),
+                        "verdict": health_verdict(sub, [cand, ref], c["index"])
                         or ("—" if not pdiff else verdict(c, pdiff))})
     return pd.DataFrame(out)
 
