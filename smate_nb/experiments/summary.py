@@ -18,6 +18,7 @@ differences computed with each of the two numbers it gives for one configuration
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,13 @@ def verdict_counts(table: pd.DataFrame) -> pd.Series:
     counts = table["verdict"].value_counts()
     order = list(SUMMARY_VERDICTS) + [v for v in counts.index if v not in SUMMARY_VERDICTS]
     return counts.reindex(order).fillna(0).astype(int)
+
+
+def _mdd(r: Any) -> str:
+    """``"; MDD 7.9"`` from a paired table's line (the decision rule's minimum detectable difference), or ``""``
+    for a table written before the rule printed it."""
+    v = r.get("MDD (pts)") if hasattr(r, "get") else None
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"; MDD {float(v):.1f}"
 
 
 def _judged(ours: str, table_verdict: Any) -> tuple[str, str]:
@@ -106,7 +114,7 @@ def _paired_claims(tables: Path, stem: str, label: str, comparisons: dict[str, s
                 continue
             r = sel.iloc[0]
             delta_col = next(c for c in t.columns if c.startswith("mean Δ"))
-            ours, v = _judged(f"{r[delta_col]:+.2f} pts {r['95 % CI']} ({r['pairs']} pairs, {ds})", r["verdict"])
+            ours, v = _judged(f"{r[delta_col]:+.2f} pts {r['95 % CI']} ({r['pairs']} pairs, {ds}{_mdd(r)})", r["verdict"])
             out.append(_row(f"{label}: {text} ({name})", f"{r['paper Δ (pts)']} pts", ours, "—", v, stem))
     return out
 
@@ -212,7 +220,7 @@ def claims(profile_dir: str | Path, params_tolerance_pct: float = PARAMS_TOLERAN
     if t is not None:
         for _, r in t.iterrows():
             key, name = _DATASET[r["dataset"]]
-            ours, v = _judged(f"{r['contribution Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", r["verdict"])
+            ours, v = _judged(f"{r['contribution Δ WAR (pts)']:+.2f} pts {r['95 % CI']}{_mdd(r)}", r["verdict"])
             rows.append(_row(f"Leave one out: {r['method']} contributes given the others ({name})",
                              str(r["paper's cumulative gain (pts)"]) + " pts (cumulative)", ours, "—", v,
                              "05_progressive_preprocessing__leave_one_out"))
@@ -256,7 +264,7 @@ def claims(profile_dir: str | Path, params_tolerance_pct: float = PARAMS_TOLERAN
     else:
         for _, r in t.iterrows():
             key, name = _DATASET[r["dataset"]]
-            ours, v = _judged(f"{r['mean Δ WAR (pts)']:+.2f} pts {r['95 % CI']}", r["verdict"])
+            ours, v = _judged(f"{r['mean Δ WAR (pts)']:+.2f} pts {r['95 % CI']}{_mdd(r)}", r["verdict"])
             rows.append(_row(f"Table 6: {r['comparison']} > 0, same folds and seeds ({name} stand-in)",
                              str(r["paper Δ (pts)"]), ours, "—", v, "06_comparison__table6_paired"))
     return pd.DataFrame(rows)
