@@ -77,9 +77,24 @@ def test_a_run_at_chance_on_its_own_training_clips_is_collapsed_even_with_a_flat
     h = run_health(losses, SPREAD, 7, train_war=0.171)
     assert h["label"] == "collapsed" and "17.1 % of its own training clips" in h["reasons"][0]
     assert run_health(losses, SPREAD, 7, train_war=1 / 7 + 0.10)["label"] == "collapsed"          # the boundary
-    assert run_health(losses, SPREAD, 7, train_war=1 / 7 + 0.11)["label"] == "trained"
+    # just above the near-chance line it is not collapsed — but it has not fitted its training clips either
+    assert run_health(losses, SPREAD, 7, train_war=1 / 7 + 0.11)["label"] == "under-trained"
     assert run_health(losses, SPREAD, 7)["label"] == "trained"           # unknown training accuracy: not judged
     assert H.NEAR_CHANCE == 0.10
+
+
+def test_a_flat_loss_that_has_not_fitted_the_training_clips_is_under_trained():
+    # the measured Original row at 30 epochs (cosine tail): loss flat at 0.88, 78.6 % of its training clips
+    losses = [1.95, 1.6, 1.2, 1.0, 0.90, 0.885, 0.883, 0.883]
+    h = run_health(losses, SPREAD, 7, train_war=0.786)
+    assert h["label"] == "under-trained"
+    assert h["reasons"] == ["it classifies 78.6 % of its own un-augmented training clips correctly, below 80 %: "
+                            "it has not fitted them (a flat loss in a cosine tail is no plateau)"]
+    assert run_health(losses, SPREAD, 7, train_war=0.8)["label"] == "trained"          # the boundary: 80 % fits
+    assert run_health(losses, SPREAD, 7)["label"] == "trained"                         # unknown: not judged
+    # a falling loss and a low training accuracy: both reasons are given
+    assert len(run_health([2.0, 1.5, 1.2, 1.0, 0.9], SPREAD, 7, train_war=0.5)["reasons"]) == 2
+    assert H.FIT_FLOOR == 0.8
 
 
 def test_one_epoch_is_under_trained():
@@ -146,8 +161,8 @@ def test_a_result_that_predates_the_fields_gets_a_label_from_its_predictions():
     h = result_health(old)
     assert h["label"] == "collapsed" and h["reasons"] == ["100 % of test predictions are class 6 (neutral)"]
     assert h["train_accuracy"] is None and h["test_prediction_counts"] == [0] * 6 + [28]
-    new = _result("new", FLAT, SPREAD, train_eval={"war": 0.75, "n": 10}, test_prediction_counts=[4] * 7)
-    assert result_health(new)["label"] == "trained" and result_health(new)["train_accuracy"] == 0.75
+    new = _result("new", FLAT, SPREAD, train_eval={"war": 0.85, "n": 10}, test_prediction_counts=[4] * 7)
+    assert result_health(new)["label"] == "trained" and result_health(new)["train_accuracy"] == 0.85
 
 
 def test_the_store_accepts_old_results_and_refuses_damaged_health_fields(tmp_path):
