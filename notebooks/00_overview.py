@@ -37,9 +37,9 @@
 # the suite at your own copies and the same code runs on the real data.
 #
 # **This notebook** is the way in: a diagram of the pipeline (the paper's Figs. 3, 6 and 11 in one picture),
-# a map from each equation to the function that implements it and the notebook cells that explain it — generated
-# from the package and the notebooks, so it cannot go stale — a glossary, how to run the suite, what it caches
-# where, and what a run costs. It executes in seconds: it trains nothing.
+# a map from each equation to the function that implements it and to the notebook section that states it and the
+# cell that shows its code — generated from the package and the notebooks, so it cannot go stale — a glossary, how
+# to run the suite, what it caches where, and what a run costs. It executes in seconds: it trains nothing.
 
 # %% tags=["parameters"]
 # Parameters (papermill). Defaults are the CI-sized "smoke" profile.
@@ -68,7 +68,7 @@ from smate_nb.data.paths import REPO_ROOT, cache_root, data_root
 from smate_nb.engine.store import runs_root
 from smate_nb.model.tokens import mix_tokens
 from smate_nb.report import Report, default_reports_root
-from smate_nb.teaching import EQUATIONS, equation_map, notebook_costs, show_source
+from smate_nb.teaching import EQUATIONS, equation_map, equation_map_markdown, notebook_costs, show_source
 
 profile_cfg = get_profile(profile)
 threads = configure_threads(profile_cfg.torch_threads)
@@ -90,8 +90,9 @@ print(f"profile {profile_cfg.name}: {profile_cfg.description}")
 # training the views' tokens are averaged with probability $p$ (Eq. 7). The spatial encoder (STE) adds a CLS
 # token and a learned position embedding to each time step's tokens (Eq. 8) and runs pre-norm transformer blocks
 # (Eqs. 3–5); its CLS outputs $h_1 \dots h_{n_t}$, one per time step, go to the temporal encoder (TTE) with a
-# temporal position — learned, or TPE (Eqs. 9–10). A linear head turns the TTE's CLS output into 7 class scores,
-# scored as WAR and UAR (§4.1.2). The grey tags say which notebook takes each box apart.
+# temporal position — learned, or TPE (Eqs. 9–10). A linear head turns the TTE's CLS output into 7 class scores.
+# The paper scores them by top-1 accuracy only (§4.1.2; WAR in the glossary); the suite adds UAR and the confusion
+# matrix (green box: our additions beside the paper's metric). The grey tags say which notebook takes each box apart.
 
 # %%
 PRE, MODEL, EVAL = "#dbe9f6", "#fde7cf", "#dcefd9"
@@ -148,7 +149,7 @@ ste = box(ax, 3.2, 0.55, 3.1, 1.9, "spatial encoder (STE)\n$z = [z_{cls}, z_{mix
 tte = box(ax, 6.8, 0.55, 3.1, 1.9, "temporal encoder (TTE)\n$[CLS, h_1, \\dots, h_{n_t}]$\n+ temporal position:\n"
           "learned, or TPE (Eqs. 9–10)", MODEL, "nb 01 · 04")
 head = box(ax, 10.4, 0.8, 1.9, 1.4, "linear head\n→ 7 class\nscores", MODEL, "nb 01")
-metrics = box(ax, 12.8, 0.8, 2.0, 1.4, "WAR · UAR\nconfusion\n§4.1.2", EVAL, "nb 03–06")
+metrics = box(ax, 12.8, 0.8, 2.0, 1.4, "top-1 = WAR\n(§4.1.2)\nours: + UAR,\nconfusion", EVAL, "nb 03–06")
 # tokens (end of row 1) → mixed tokens (start of row 2): down, left, down
 ax.plot([tokens["bottom"][0], tokens["bottom"][0], mixed["top"][0], mixed["top"][0]],
         [tokens["bottom"][1], 3.35, 3.35, 2.75], color="#333333", lw=1.2)
@@ -164,19 +165,28 @@ report.figure(fig, "pipeline");
 # %% [markdown]
 # ## 2 · Equation → code → notebook
 #
-# The paper numbers ten equations. The table below is **generated**: `smate_nb.teaching.equation_map()` resolves
-# each implementing function by its dotted path (a renamed function breaks the table, and a test, instead of
-# misleading you) and scans every other notebook's Markdown for "Eq. N" / "Eqs. N–M", so the *notebooks* and
-# *cells* columns are where the equations are discussed *now*. Cell numbers count from 0 as in the `.ipynb` file (in
-# JupyterLab, the n-th cell from the top is number n − 1). The *source* column is file:line in this checkout.
+# The paper numbers ten equations. The table below is **generated** by `smate_nb.teaching.equation_map()`: it
+# resolves each implementing function by its dotted path (a renamed function breaks the table, and a test, instead
+# of misleading you) and reads the other notebooks now, so it says where each equation is explained *today*:
+#
+# * **stated in** — the notebook and section whose Markdown states the equation (a formula numbered as the paper
+#   numbers it, or the equation named beside its formula), with the bold lead of its paragraph where it has one;
+# * **its code** — the code cell under it that shows the implementing function, named by its `show_source(…)` call;
+# * **implemented by** — the function, with its file:line in this checkout; **also in** — the other notebooks
+#   whose text mentions the equation.
+#
+# Cells are named by heading and call, never by number: an executed copy of a notebook has one cell more than its
+# source (papermill inserts the run's parameters after the `parameters` cell), so a number would point at the wrong
+# cell. In the HTML report each link lands on the cell itself (ids `eq-N` and `eq-N-code`); in JupyterLab it opens
+# the notebook — find the section by its heading and the cell by its call.
 
 # %%
 eq_table = equation_map(notebooks_dir)
 report.table(eq_table, "equation_map",
-             caption="The paper's Eqs. 1–10 → implementing code (resolved) → notebooks and cells that explain them",
+             caption="The paper's Eqs. 1–10 → implementing code (resolved) → the notebook section that states each "
+                     "and the code cell that shows it",
              meta={"generated_by": "smate_nb.teaching.equation_map", "notebooks_dir": str(notebooks_dir)})
-with pd.option_context("display.max_colwidth", None):
-    display(eq_table[["Eq.", "§", "name", "implemented by", "kind", "source", "notebooks", "cells"]])
+Markdown(equation_map_markdown(eq_table))
 
 # %% [markdown]
 # The same ten equations as the paper prints them, with what each says in words:
@@ -200,7 +210,7 @@ show_source(mix_tokens)
 # | term | meaning here |
 # |---|---|
 # | **WAR** | *weighted average recall* = top-1 accuracy: the share of test clips whose highest-scoring class is right. Large classes weigh more. The paper's "top-1 accuracy" (§4.1.2). |
-# | **UAR** | *unweighted average recall*: the mean over classes of each class's recall. Every class counts the same, so it exposes a model that ignores rare classes (AFEW is imbalanced). Chance is 1/7 ≈ 14.3 % for both on 7 balanced classes. |
+# | **UAR** | *unweighted average recall*: the mean over classes of each class's recall. Every class counts the same, so it exposes a model that ignores rare classes (AFEW is imbalanced). Chance is 1/7 ≈ 14.3 % for both on 7 balanced classes. **Ours, not the paper's**: the paper reports top-1 accuracy (WAR) only. |
 # | **MAC vs FLOP** | a multiply-accumulate ($a \leftarrow a + b\cdot c$) is 2 floating-point operations. The paper prints "GFLOPs"; its values agree with our counts of multiply-accumulates, not with twice them (notebooks 01 and 07 compare them) — our reading; the paper does not say which it counted. |
 # | **MFU** | *model FLOPs utilisation*: the FLOPs a training step must do (≈ 3 × forward, 2 FLOPs per MAC) per second, divided by the device's peak. How well the hardware is used; a GPU figure (notebook 07's appendix). |
 # | **FE** | *factorised encoder*, ViViT's model 2: a spatial encoder per time step, then a temporal encoder over the time steps ("late fusion"). ViViT-B/16x2 FE = base width (768), 16×16 patches, 2 frames per tubelet. |
@@ -211,7 +221,8 @@ show_source(mix_tokens)
 # | **LBP** | *local binary pattern* (Eqs. 1–2): per pixel, an 8-bit code of which neighbours are at least as bright as the centre — a texture image, insensitive to overall brightness. |
 # | **TPE** | *temporal positional encoding* (Eqs. 9–10): a fixed value per temporal position (v1: sigmoid, v2: power law), the paper's alternative to a learned ("BERT") embedding. |
 # | **CLS token** | a learned extra token prepended to a sequence; its output is the sequence's summary. The STE's CLS outputs are the $h_t$, the TTE's CLS output feeds the head. |
-# | **subject-independent folds** | cross-validation in which no person appears in both training and test split, so a model cannot score by recognising people (CK+ protocol: 10 folds). |
+# | **subject-independent folds** | cross-validation in which no person appears in both training and test split, so a model cannot score by recognising people. **Our reading** of the CK+ protocol, not the paper's statement: the paper names 10-fold cross-validation only for its §2 experiment (Fig. 2) and says neither how it split CK+ for Tables 1–6 nor that the folds were subject-independent; the suite uses 10 subject-independent folds, the usual CK+ protocol. |
+# | **one run per cell** | how we read the paper's tables: each cell is one number with no spread, and the paper says neither how many trainings (seeds, folds) stand behind it nor whether it is a mean — **our reading**, not its statement. The suite trains several folds and seeds per cell and prints the spread (`m ± s`). |
 # | **SynthFER lab / wild** | the suite's generated datasets: *lab* stands in for CK+ (frontal, neutral → peak, plain background), *wild* for AFEW (head motion, lighting, clutter, imbalance, a neutral class). Notebook 09. |
 # | **profile** | a named bundle of settings (`smate_nb/config.py`): `smoke` (seconds, CI, numbers at chance by design), `cpu` (a laptop, the suite's main results), `paper` (the paper's model and data, a GPU). |
 
@@ -352,7 +363,9 @@ costs
 #
 # * **Data.** SynthFER replaces CK+ and AFEW unless you supply them; its numbers say whether a method *works as
 #   described* on a controlled task, not what it scores on CK+. The paper's own numbers are always printed beside
-#   ours and labelled as the paper's.
+#   ours and labelled as the paper's. The studies train on variants of SynthFER lab — notebook 03 with stronger
+#   resting expressions, 04–06 with each sequence placed a little differently — set out, with why, in one place:
+#   [notebook 09, *Data variants of the studies*](09_appendix_data.ipynb#data-variants).
 # * **Pretraining.** The paper fine-tunes a ViViT pretrained on Kinetics-400; those weights are not available
 #   here. Notebooks 04–06 fine-tune every row from a *stand-in*: a model of the same architecture pretrained on a
 #   separate SynthFER-lab corpus (other people) with a label-free task — by how much was the clip turned — so it
@@ -388,7 +401,7 @@ print(f"paper, Table 4 (TPE-v2 + LBP + augmentation + mixed tokens = SMaTE, Tabl
 #    `notebook_costs("smoke", reports_root="../reproduction")` in a new cell (from `notebooks/`). Which notebook
 #    dominates, and why is it the same one as in the cpu table above?
 
-# %% jupyter={"source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 # Solutions to exercises 1–3, computed.
 from smate_nb.model.tokens import TubeletEmbedding
 from smate_nb.teaching import resolve

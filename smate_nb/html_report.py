@@ -3,7 +3,13 @@
 ``write_html_report(reports/<profile>)`` writes ``reports/<profile>/html/``:
 
 * ``<stem>.html`` per executed notebook (``failed/<stem>.html`` per failed or interrupted copy), exported with
-  nbconvert's HTMLExporter: figures are data URIs, code inputs fold away in ``<details>``, outputs are kept;
+  nbconvert's HTMLExporter: figures are data URIs, code inputs fold away in ``<details>``, outputs are kept; a
+  solutions cell (tagged ``solution``, or with its outputs collapsed in JupyterLab — ``"jupyter":
+  {"outputs_hidden": true}``) folds away whole, output included; the cell stating each of the paper's equations
+  carries the id ``eq-N`` and the cell showing its code ``eq-N-code`` (:func:`smate_nb.teaching.equation_anchors`),
+  so the overview's equation map links to them; links to a sibling notebook (``01_x.ipynb#eq-7``) point at its
+  page (``01_x.html#eq-7``); Markdown links that a table output carries as text (``[name](../tables/name.md)`` in a
+  DataFrame cell) become links;
 * ``index.html`` linking every notebook page, every table (rendered from its Markdown, with its CSV) and every
   figure, plus the reproduction check when the folder has one.
 
@@ -23,7 +29,8 @@ from typing import Any, Iterable
 
 from .files import read_json_object as _read_json, write_text
 
-__all__ = ["write_html_report", "export_notebook", "tex_to_mathml", "MathSubstitution"]
+__all__ = ["write_html_report", "export_notebook", "tex_to_mathml", "MathSubstitution", "SOLUTION_TAGS",
+           "is_solution_cell", "markdown_links_to_html", "notebook_links_to_pages"]
 
 # Code is left alone: fenced blocks and inline code spans (backtick runs of equal length).
 _CODE = re.compile(r"^[ \t]*(?P<fence>```+|~~~+).*?^[ \t]*(?P=fence)[ \t]*$|(?P<tick>`+).+?(?P=tick)", re.M | re.S)
@@ -115,18 +122,77 @@ details.smate-input > summary { cursor: pointer; color: #555; font: 12px monospa
 nav.smate-nav { font: 14px sans-serif; padding: 8px 16px; border-bottom: 1px solid #ddd; }
 nav.smate-nav .status-failed, nav.smate-nav .status-interrupted { color: #b00; font-weight: bold; }
 math[display="block"] { margin: 0.6em 0; }
+details.smate-solution { border-left: 3px solid #c9d7e8; padding-left: 8px; margin: 6px 0; }
+details.smate-solution > summary { cursor: pointer; color: #355c8a; font: bold 13px sans-serif; padding: 4px 0; }
+.jp-OutputArea-output { overflow-x: auto; }
+.jp-OutputArea-output td, .jp-OutputArea-output th, .jp-RenderedMarkdown td { overflow-wrap: anywhere; }
 </style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
 <nav class="smate-nav">{{ resources.smate_nav }}</nav>
 {%- endblock body_header -%}
+{% block any_cell scoped -%}
+{%- for anchor in cell.metadata.get("smate_anchors", []) %}<a id="{{ anchor | escape_html }}" class="smate-anchor"></a>{% endfor -%}
+{%- if cell.metadata.get("smate_details") -%}
+<details class="smate-solution"><summary>{{ cell.metadata.smate_details | escape_html }}</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock any_cell %}
 {% block input_group -%}
 <details class="smate-input"><summary>code</summary>
 {{ super() }}
 </details>
 {%- endblock input_group %}
 """
+
+#: Tags that mark a cell as the solutions of a notebook's exercises (JupyterLab: also ``outputs_hidden``).
+SOLUTION_TAGS = ("solution", "solutions")
+_SOLUTION_SUMMARY = "solutions (click to show)"
+
+
+def is_solution_cell(cell: Any) -> bool:
+    """Whether a notebook cell holds exercise solutions to fold away: tagged ``solution`` (or ``solutions``), or a
+    code cell whose outputs JupyterLab shows collapsed (``metadata.jupyter.outputs_hidden``)."""
+    meta = cell.get("metadata", {}) or {}
+    tags = meta.get("tags", []) or []
+    return any(t in SOLUTION_TAGS for t in tags) or bool((meta.get("jupyter") or {}).get("outputs_hidden"))
+
+
+# A Markdown inline link written as text: [text](url) — text without brackets or tags, url without spaces or quotes.
+_MD_LINK = re.compile(r"\[(?P<text>[^\[\]<>\n]+)\]\((?P<url>[^()\s<>\"']+)\)")
+_LITERAL = re.compile(r"<(pre|code|script|style|textarea)\b.*?</\1\s*>", re.I | re.S)
+
+
+def markdown_links_to_html(fragment: str) -> str:
+    """Turn Markdown links that an HTML output carries as text (a DataFrame cell ``[t](../tables/t.md)``: pandas
+    writes the text, no renderer reads it as Markdown) into ``<a href>``; text inside tags and in ``pre`` /
+    ``code`` / ``script`` / ``style`` is left alone. The text is already HTML (escaped by whoever wrote it)."""
+    def text_part(chunk: str) -> str:
+        pieces = re.split(r"(<[^<>]*>)", chunk)              # tags at odd positions
+        return "".join(piece if i % 2 else _MD_LINK.sub(
+            lambda m: f'<a href="{html.escape(html.unescape(m.group("url")), quote=True)}">{m.group("text")}</a>',
+            piece) for i, piece in enumerate(pieces))
+
+    out, last = [], 0
+    for m in _LITERAL.finditer(fragment):
+        out += [text_part(fragment[last:m.start()]), m.group(0)]
+        last = m.end()
+    out.append(text_part(fragment[last:]))
+    return "".join(out)
+
+
+_NOTEBOOK_LINK = re.compile(r'\bhref="(?P<stem>[\w.-]+)\.ipynb(?P<frag>#[^"]*)?"')
+
+
+def notebook_links_to_pages(page: str, prefix: str = "") -> str:
+    """Links to a sibling notebook (``href="01_x.ipynb#eq-7"``, as the notebooks write them so they work in
+    JupyterLab) → its page in the report (``href="01_x.html#eq-7"``; ``prefix`` "../" from ``failed/``)."""
+    return _NOTEBOOK_LINK.sub(lambda m: f'href="{prefix}{m.group("stem")}.html{m.group("frag") or ""}"', page)
+
 
 _REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I | re.S)
 _REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I)
@@ -143,9 +209,16 @@ def _exporter():
 
 
 def _prepare(nb: Any, math: MathSubstitution) -> None:
-    """Math → placeholders in markdown cells and Markdown outputs; LaTeX-only outputs → MathML; widgets → text."""
+    """Equation anchors and solution folds onto the cells (read by the template); math → placeholders in markdown
+    cells and Markdown outputs; LaTeX-only outputs → MathML; Markdown links in HTML outputs → links; widgets → text."""
+    from .teaching import cells_of_notebook, equation_anchors
+
     nb.metadata.pop("widgets", None)   # widget state needs the widget JavaScript from a CDN
+    for index, anchors in equation_anchors(cells_of_notebook(nb)).items():   # before the math becomes placeholders
+        nb.cells[index].metadata["smate_anchors"] = anchors
     for cell in nb.cells:
+        if is_solution_cell(cell):
+            cell.metadata["smate_details"] = _SOLUTION_SUMMARY
         if cell.cell_type == "markdown":
             cell.source = math.protect(cell.source)
         for output in cell.get("outputs", []):
@@ -154,6 +227,8 @@ def _prepare(nb: Any, math: MathSubstitution) -> None:
                 continue
             if "text/markdown" in data:
                 data["text/markdown"] = math.protect(data["text/markdown"])
+            if "text/html" in data:
+                data["text/html"] = markdown_links_to_html(data["text/html"])
             if "text/latex" in data and "text/html" not in data:
                 tex = re.sub(r"^\s*\${1,2}|\${1,2}\s*$", "", data["text/latex"])
                 mathml, warning = tex_to_mathml(tex, display=True)
@@ -165,7 +240,7 @@ def _prepare(nb: Any, math: MathSubstitution) -> None:
                 data.setdefault("text/plain", "[interactive widget: not shown in the static page]")
 
 
-def export_notebook(nb_path: Path, dest: Path, nav: str = "", exporter: Any = None) -> list[str]:
+def export_notebook(nb_path: Path, dest: Path, nav: str = "", exporter: Any = None, pages_prefix: str = "") -> list[str]:
     """Export one executed notebook to a self-contained offline HTML page at ``dest``.
 
     Args:
@@ -173,6 +248,8 @@ def export_notebook(nb_path: Path, dest: Path, nav: str = "", exporter: Any = No
         dest: the ``.html`` to write (atomically).
         nav: HTML for the navigation bar at the top of the page (link back to the index, status).
         exporter: a reused HTMLExporter (building one loads the templates; optional).
+        pages_prefix: where the other notebooks' pages are, relative to ``dest`` ("" beside it, "../" from
+            ``failed/``): links to ``<stem>.ipynb`` become links to ``<pages_prefix><stem>.html``.
     Returns:
         warnings: formulas that did not convert cleanly, remote resources left in the page.
     """
@@ -185,7 +262,7 @@ def export_notebook(nb_path: Path, dest: Path, nav: str = "", exporter: Any = No
     body, _ = exporter.from_notebook_node(nb, resources={"smate_nav": nav, "metadata": {"name": nb_path.stem,
                                                                                           "path": str(nb_path.parent)}})
     body = _MATHJAX_CONFIG.sub("", _REMOTE_LINK.sub("", _REMOTE_SCRIPT.sub("", body)))
-    body = math.restore(body)
+    body = notebook_links_to_pages(math.restore(body), pages_prefix)
     warnings = [f"{nb_path.name}: {w}" for w in math.warnings]
     warnings += [f"{nb_path.name}: the page loads {url} from the network" for url in _REMOTE_SRC.findall(body)]
     write_text(dest, body)
@@ -241,7 +318,7 @@ def _rebase_links(page: str, written_in: str) -> str:
 _INDEX_CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; } th { background: #f3f3f3; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; overflow-wrap: anywhere; } th { background: #f3f3f3; }
 .failed, .interrupted { color: #b00; font-weight: bold; } .note { background: #fff6d6; padding: 0.6em 1em; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; } figure img { max-width: 320px; border: 1px solid #ddd; }
 figcaption { font-size: 12px; } section.table { margin-bottom: 1.5em; } code { font-size: 90%; }
@@ -281,7 +358,7 @@ def write_html_report(profile_dir: Path, results: Iterable[Any] | None = None) -
         dest = out / "failed" / f"{nb.stem}.html"
         nav = (f'<a href="../index.html">← report index</a> · {nb.stem} · '
                f'<span class="status-{flag}">{flag} copy</span>')
-        warnings += export_notebook(nb, dest, nav, exporter)
+        warnings += export_notebook(nb, dest, nav, exporter, pages_prefix="../")
         written.add(dest)
         failed_pages[nb.stem] = f"failed/{dest.name}"
     for stale in list(out.rglob("*.html")):   # pages of notebooks no longer in the folder

@@ -8,9 +8,12 @@ The overview notebook (``00_overview``) is generated from the package and the no
 either changes:
 
 * :func:`equation_map` — one row per equation of the paper (Eqs. 1–10): what it says, the function that
-  implements it (a dotted path, resolved by :func:`resolve`), and the notebooks and cells whose Markdown mentions
-  it (found by :func:`equation_mentions`, which reads the notebooks' percent-format ``.py`` sources);
-* :func:`notebook_cells` — the cells of a percent-format notebook source, numbered as in the paired ``.ipynb``;
+  implements it (a dotted path, resolved by :func:`resolve`), the notebook section that states it and the code cell
+  that shows its implementation (:func:`equation_places`, found by content — never by cell number, which an
+  executed copy shifts), their HTML ids (:func:`equation_anchor`) and the other notebooks that mention it
+  (:func:`equation_mentions`); :func:`equation_map_markdown` is the table the overview shows, with links;
+* :func:`equation_anchors` — which cells of a notebook (source or executed) carry which ids in its HTML page;
+* :func:`notebook_cells` / :func:`cells_of_notebook` — the cells of a percent-format source or an ``.ipynb``;
 * :func:`notebook_costs` — each notebook's measured execution time, read from a profile's committed report.
 """
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Any, Callable, Iterable, Mapping
 _REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = _REPO / "notebooks"
 
-__all__ = ["source_of", "show_source", "resolve", "notebook_cells", "equation_mentions", "EQUATIONS",
-           "equation_map", "notebook_costs", "FORMER_NAMES"]
+__all__ = ["source_of", "show_source", "resolve", "notebook_cells", "cells_of_notebook", "equation_mentions",
+           "EQUATIONS", "EquationPlace", "equation_places", "equation_anchor", "equation_anchors", "equation_map",
+           "equation_map_markdown", "notebook_costs", "FORMER_NAMES"]
 
 
 def source_of(obj: Callable[..., Any] | type, docstring: bool = False, start: str | None = None) -> str:
@@ -124,7 +128,9 @@ def _where(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """One cell of a percent-format source: ``index`` counts from 0 as in the paired ``.ipynb``'s ``cells``."""
+    """One notebook cell: ``index`` counts from 0 in the notebook it was read from (a percent-format source and its
+    paired ``.ipynb`` agree; an executed copy has papermill's injected parameters cell more, so its indices do not —
+    which is why the equation map points at cells by what they contain, never by number)."""
 
     index: int
     kind: str            # "markdown" or "code"
@@ -136,12 +142,39 @@ _CELL_START = re.compile(r"^# %%(?P<rest>.*)$")
 _HEADING = re.compile(r"^#{1,6}\s+(?P<text>.+?)\s*$")
 
 
-def notebook_cells(path: str | Path) -> list[Cell]:
-    """The cells of a jupytext percent-format notebook source (``notebooks/NN_name.py``).
+def _number_cells(raw: Iterable[tuple[str, str]]) -> list[Cell]:
+    """``(kind, text)`` pairs in notebook order → :class:`Cell` objects with index and current heading."""
+    cells, heading = [], ""
+    for index, (kind, text) in enumerate(raw):
+        if kind == "markdown":
+            for ln in text.splitlines():
+                h = _HEADING.match(ln)
+                if h:
+                    heading = h.group("text")
+        cells.append(Cell(index, kind, text, heading))
+    return cells
 
-    The YAML header (``# ---`` … ``# ---``) is not a cell. A cell starts at each ``# %%`` line; ``# %% [markdown]``
-    (or ``[md]``) cells have their comment marks removed. Indices match the paired ``.ipynb``.
+
+def cells_of_notebook(nb: Mapping[str, Any]) -> list[Cell]:
+    """The cells of a notebook already read as JSON (an ``.ipynb`` dict or an ``nbformat`` node), executed copies
+    included; raw cells count (they keep the indices) as kind ``"raw"``."""
+    raw = []
+    for cell in nb.get("cells", []):
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        raw.append((cell.get("cell_type", "code"), text.strip("\n")))
+    return _number_cells(raw)
+
+
+def notebook_cells(path: str | Path) -> list[Cell]:
+    """The cells of a notebook: a jupytext percent-format source (``notebooks/NN_name.py``) or an ``.ipynb``.
+
+    In a source, the YAML header (``# ---`` … ``# ---``) is not a cell; a cell starts at each ``# %%`` line;
+    ``# %% [markdown]`` (or ``[md]``) cells have their comment marks removed. Indices match the paired ``.ipynb``.
+    An ``.ipynb`` is read as JSON (:func:`cells_of_notebook`).
     """
+    if Path(path).suffix == ".ipynb":
+        return cells_of_notebook(json.loads(Path(path).read_text(encoding="utf-8")))
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     i = 0
     if lines and lines[0].strip() == "# ---":            # jupytext header
@@ -157,18 +190,12 @@ def notebook_cells(path: str | Path) -> list[Cell]:
             raw.append(("markdown" if re.search(r"\[(markdown|md)\]", rest) else "code", []))
         elif raw:
             raw[-1][1].append(line)
-    cells, heading = [], ""
-    for index, (kind, body) in enumerate(raw):
+    out = []
+    for kind, body in raw:
         if kind == "markdown":
             body = [ln[2:] if ln.startswith("# ") else ln[1:] if ln.startswith("#") else ln for ln in body]
-        text = "\n".join(body).strip("\n")
-        if kind == "markdown":
-            for ln in text.splitlines():
-                h = _HEADING.match(ln)
-                if h:
-                    heading = h.group("text")
-        cells.append(Cell(index, kind, text, heading))
-    return cells
+        out.append((kind, "\n".join(body).strip("\n")))
+    return _number_cells(out)
 
 
 # "Eq. 7", "Eq. (7)", "Eqs. 1–2", "Eqs. 3–5, 8", "Eqs. 9 and 10", "Equation (3)", "Equations (9) and (10)".
@@ -244,7 +271,7 @@ EQUATIONS: tuple[Equation, ...] = (
              "the local binary pattern of a pixel: bit p is set when neighbour p is at least as bright as the "
              "centre; 8 neighbours give a code in 0…255",
              "smate_nb.preprocess.lbp.lbp",
-             ("smate_nb.preprocess.lbp.lbp_image",)),
+             ("smate_nb.preprocess.lbp.lbp_image", "smate_nb.preprocess.lbp._lbp_3x3")),
     Equation(2, "§3.1.3", "LBP threshold S", r"S(g_p - g_c) = 1 \text{ if } g_p - g_c \ge 0 \text{ else } 0",
              "the threshold function of Eq. 1: 1 where the neighbour minus the centre is ≥ 0",
              "smate_nb.preprocess.lbp._accumulate",
@@ -299,31 +326,251 @@ def _kind(obj: Any) -> str:
     return "function"
 
 
-def equation_map(notebooks_dir: str | Path | None = None, exclude: Iterable[str] = ("overview",)) -> Any:
-    """The paper's Eqs. 1–10 → the implementing code → the notebooks that explain them, as a DataFrame.
+# ---------------------------------------------------------------------------------------------------------------
+# Where a notebook states each equation, and shows its code — found by content, linked by anchor
+# ---------------------------------------------------------------------------------------------------------------
 
-    Columns: ``Eq.``, ``§`` (the paper's section), ``name``, ``what it says``, ``implemented by`` (dotted path),
-    ``kind``, ``source`` (file:line), ``also`` (other code taking part), ``notebooks`` (stems mentioning it, in
-    reading order) and ``cells`` (``"01_model_walkthrough: 3, 9 · 02_preprocessing: 30"``, 0-based indices of the
-    ``.ipynb``'s cells). Every path is resolved (``resolve``), so a renamed function fails here, not in a reader's
-    head; the mentions are read from the notebooks now, so the map follows them (``exclude``: see
-    :func:`equation_mentions`).
+# A display formula numbered as the paper numbers it: "… \qquad (7)$$", "\quad (4)", "\tag{7}".
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.S)
+_EQ_TAG = re.compile(r"\\q?quad\s*\((\d{1,2})\)|\\tag\{(\d{1,2})\}")
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])[^$\n]+?(?<![\s\\])\$")
+_BOLD = re.compile(r"\*\*(?P<text>[^*\n]+?)\*\*")
+
+
+def equation_anchor(number: int, part: str = "statement") -> str:
+    """The HTML id of an equation's place in a notebook page: ``eq-7`` on the cell that states Eq. 7,
+    ``eq-7-code`` on the code cell that shows its implementation (:mod:`smate_nb.html_report` puts them there)."""
+    if part not in ("statement", "code"):
+        raise ValueError(f"part must be 'statement' or 'code', got {part!r}")
+    return f"eq-{int(number)}" + ("-code" if part == "code" else "")
+
+
+def _strength(cell: Cell, number: int) -> int:
+    r"""How plainly a Markdown cell states equation ``number``: 2 — a display formula carrying its number ("(7)"
+    after ``\quad``/``\qquad``, or ``\tag{7}``); 1 — it names the equation ("Eq. 7") beside a formula; else 0."""
+    if cell.kind != "markdown":
+        return 0
+    for m in _DISPLAY.finditer(cell.source):
+        body = m.group(1) or m.group(2) or ""
+        if any(int(t.group(1) or t.group(2)) == number for t in _EQ_TAG.finditer(body)):
+            return 2
+    if number in _equations_in(cell.source) and (_DISPLAY.search(cell.source) or _INLINE_MATH.search(cell.source)):
+        return 1
+    return 0
+
+
+def _import_names(cells: Iterable[Cell]) -> dict[str, str]:
+    """Name → dotted path of every ``import`` in the notebook's code cells (``from smate_nb.preprocess import lbp``:
+    ``lbp`` → ``smate_nb.preprocess.lbp``); cells that do not parse (magics) are skipped."""
+    names: dict[str, str] = {}
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    names[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for a in node.names:
+                    if a.name != "*":
+                        names[a.asname or a.name] = f"{node.module}.{a.name}"
+    return names
+
+
+def _canonical(obj: Any) -> str:
+    """``module.qualname`` of a function, class or method (re-exports resolve to where it is defined)."""
+    obj = inspect.unwrap(obj)
+    if inspect.ismodule(obj):
+        return obj.__name__
+    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+
+
+def _shown(cell: Cell, names: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The ``show_source(X)`` calls of a code cell: ``(call text, canonical name of X)``; X unresolvable → ""."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "show_source" \
+                and node.args:
+            text = ast.get_source_segment(cell.source, node) or ""
+            dotted = ast.unparse(node.args[0])
+            head, _, rest = dotted.partition(".")
+            target = ""
+            if re.fullmatch(r"[A-Za-z_][\w.]*", dotted) and head in names:
+                try:
+                    target = _canonical(resolve(names[head] + ("." + rest if rest else "")))
+                except (ImportError, AttributeError):
+                    target = ""
+            out.append((text, target))
+    return sorted(out, key=lambda t: cell.source.find(t[0]))
+
+
+def _implements(target: str, paths: Iterable[str]) -> bool:
+    """Whether the canonical name ``target`` is one of ``paths`` (dotted, resolved), or a method of one of them, or
+    the class of one of them."""
+    for path in paths:
+        try:
+            want = _canonical(resolve(path))
+        except (ImportError, AttributeError):
+            continue
+        if target == want or target.startswith(want + ".") or want.startswith(target + "."):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class EquationPlace:
+    """Where one notebook states an equation (``statement``, a Markdown cell) and shows the code that implements it
+    (``code``, the cell of its ``show_source(…)`` call, or None). Found from the cells' content, so the same cells
+    are found in a source, its paired ``.ipynb`` and an executed copy with papermill's injected parameters cell."""
+
+    number: int
+    statement: Cell
+    code: Cell | None
+    call: str            # the code cell's show_source(…) call as written ("" without a code cell)
+    strength: int        # 2: a display formula numbered (N); 1: "Eq. N" named beside a formula
+
+    @property
+    def section(self) -> str:
+        """The heading of the section the statement sits in, without a trailing parenthesis ("2 · Mixed-token
+        embedding" for "2 · Mixed-token embedding (Eq. 7)")."""
+        return re.sub(r"\s*\([^()]*\)\s*$", "", self.statement.heading).strip()
+
+    @property
+    def lead(self) -> str:
+        """The bold phrase of the statement cell that names the equation ("Pre-norm blocks (Eqs. 4–5)."), or ""."""
+        for m in _BOLD.finditer(self.statement.source):
+            if self.number in _equations_in(m.group("text")):
+                return m.group("text").strip()
+        return ""
+
+
+def equation_places(cells: Iterable[Cell], equations: Iterable[Equation] = EQUATIONS) -> dict[int, EquationPlace]:
+    """Where the notebook made of ``cells`` states each equation of ``equations``: ``{number: EquationPlace}``.
+
+    The statement is the first Markdown cell of the highest :func:`_strength` (a numbered display formula beats a
+    named mention beside a formula; a bare mention does not count). The code cell is the one whose ``show_source``
+    shows the equation's ``implementation`` — else one of its ``also`` — nearest after the statement, else the
+    nearest before it. Equations the notebook does not state are absent.
+    """
+    cells = list(cells)
+    names = _import_names(cells)
+    shown = {c.index: _shown(c, names) for c in cells if c.kind == "code" and "show_source" in c.source}
+    out: dict[int, EquationPlace] = {}
+    for eq in equations:
+        scored = [(s, c) for c in cells if (s := _strength(c, eq.number))]
+        if not scored:
+            continue
+        best = max(s for s, _ in scored)
+        statement = next(c for s, c in scored if s == best)
+        candidates = []
+        for index, calls in shown.items():
+            for call, target in calls:
+                if not target:
+                    continue
+                rank = 0 if _implements(target, [eq.implementation]) else 1 if _implements(target, eq.also) else None
+                if rank is not None:
+                    candidates.append((index < statement.index, rank, abs(index - statement.index), index, call))
+        code, call = None, ""
+        if candidates:
+            *_, index, call = min(candidates)
+            code = cells[index]
+        out[eq.number] = EquationPlace(eq.number, statement, code, call, best)
+    return out
+
+
+def equation_anchors(cells: Iterable[Cell]) -> dict[int, list[str]]:
+    """Cell index → the HTML ids (:func:`equation_anchor`) its page puts on that cell: ``eq-N`` on the cell
+    stating Eq. N, ``eq-N-code`` on the cell showing its code (:func:`equation_places` of these very cells, so an
+    executed copy's injected cell moves nothing)."""
+    anchors: dict[int, list[str]] = {}
+    for number, place in sorted(equation_places(cells).items()):
+        anchors.setdefault(place.statement.index, []).append(equation_anchor(number))
+        if place.code is not None:
+            anchors.setdefault(place.code.index, []).append(equation_anchor(number, "code"))
+    return anchors
+
+
+def _sources(notebooks_dir: str | Path | None, exclude: Iterable[str]) -> list[Path]:
+    folder = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
+    skip = set(exclude)
+    return [p for p in sorted(folder.glob("[0-9][0-9]_*.py")) if p.stem not in skip and _slug(p.stem) not in skip]
+
+
+def equation_map(notebooks_dir: str | Path | None = None, exclude: Iterable[str] = ("overview",)) -> Any:
+    """The paper's Eqs. 1–10 → the implementing code → the notebook cells that state it and show its code.
+
+    One row per equation. Columns: ``Eq.``, ``§`` (the paper's section), ``name``, ``what it says``,
+    ``implemented by`` (dotted path), ``kind``, ``source`` (file:line), ``also`` (other code taking part);
+    where it is explained — ``notebook`` (the stem of the first notebook, in reading order, that states it most
+    plainly: see :func:`equation_places`), ``section`` (the heading a reader finds it under), ``lead`` (the bold
+    phrase of its cell, "" if none), ``code cell`` (the ``show_source(…)`` call under it), ``anchor`` /
+    ``code anchor`` (the ids of those two cells in the notebook's HTML page, :func:`equation_anchor`; "" where
+    there is no such cell), ``also in`` (the other notebooks whose Markdown mentions or states it).
+
+    Cells are identified by content and heading, never by number: an executed copy has papermill's injected
+    parameters cell more than its source, so an index would be off by one there. Every path is resolved
+    (:func:`resolve`), so a renamed function fails here, not in a reader's head; the notebooks are read now, so the
+    map follows them (``exclude``: notebooks left out, by stem or by the part after the number — by default the
+    overview, which holds the map).
     """
     import pandas as pd
 
+    sources = _sources(notebooks_dir, exclude)
+    places = {p.stem: equation_places(notebook_cells(p)) for p in sources}
     mentions = equation_mentions(notebooks_dir, exclude=exclude)
     rows = []
     for eq in EQUATIONS:
         obj = resolve(eq.implementation)
         for other in eq.also:
             resolve(other)
-        hits = mentions.get(eq.number, [])
-        stems = list(dict.fromkeys(stem for stem, _ in hits))
-        cells = " · ".join(f"{stem}: " + ", ".join(str(c.index) for s, c in hits if s == stem) for stem in stems)
+        found = [(stem, ps[eq.number]) for stem, ps in places.items() if eq.number in ps]
+        stem, place = max(found, key=lambda f: f[1].strength, default=("", None))   # max keeps the first of ties
+        mentioned = {s for s, _ in mentions.get(eq.number, [])} | {s for s, _ in found}
+        others = [s for s in places if s in mentioned and s != stem]             # reading order
         rows.append({"Eq.": eq.number, "§": eq.section, "name": eq.name, "what it says": eq.meaning,
                      "implemented by": eq.implementation, "kind": _kind(obj), "source": _where(obj),
-                     "also": ", ".join(eq.also), "notebooks": ", ".join(stems) or "—", "cells": cells or "—"})
+                     "also": ", ".join(eq.also), "notebook": stem or "—",
+                     "section": place.section if place else "—", "lead": place.lead if place else "",
+                     "code cell": place.call if place and place.code else "—",
+                     "anchor": equation_anchor(eq.number) if place else "",
+                     "code anchor": equation_anchor(eq.number, "code") if place and place.code else "",
+                     "also in": ", ".join(others) or "—"})
     return pd.DataFrame(rows)
+
+
+def equation_map_markdown(table: Any, link_suffix: str = ".ipynb") -> str:
+    """The equation map (:func:`equation_map`) as a compact Markdown table a reader can follow: per equation, its
+    code (dotted path without ``smate_nb.``, and file:line), a link to the section that states it and one to the
+    cell that shows its code, and the notebooks that also mention it.
+
+    Links are ``<stem><link_suffix>#<anchor>``: in JupyterLab ``.ipynb`` opens the notebook (find the section by
+    its heading, the cell by its call); the HTML report (:mod:`smate_nb.html_report`) turns them into links to its
+    pages, where the anchors sit on those cells. Link texts are short so the table fits a page.
+    """
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| Eq. | name | implemented by | stated in | its code | also in |", "|--:|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        code = f"`{r['implemented by'].removeprefix('smate_nb.')}` ({r['source'].rsplit('/', 1)[-1]})"
+        if r["anchor"]:
+            where = f"[{r['notebook'][:2]} § {r['section']}]({r['notebook']}{link_suffix}#{r['anchor']})"
+            where += f" — *{r['lead'].rstrip('.')}*" if r["lead"] else ""
+        else:
+            where = "—"
+        shows = (f"[`{r['code cell']}`]({r['notebook']}{link_suffix}#{r['code anchor']})" if r["code anchor"]
+                 else "—")
+        also = ", ".join(s[:2] for s in str(r["also in"]).split(", ")) if r["also in"] != "—" else "—"
+        lines.append("| " + " | ".join(cell(x) for x in (r["Eq."], r["name"], code, where, shows, also)) + " |")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------------------

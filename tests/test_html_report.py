@@ -213,3 +213,54 @@ def test_the_committed_cpu_html_report_is_complete_and_offline():
         assert not RAW_TEX.findall(text), (page_path.name, RAW_TEX.findall(text)[:5])
         assert not [s for s in page.srcs if re.match(r"(https?:)?//", s)], page_path.name
         assert "mathjax" not in page_path.read_text().lower(), page_path.name
+
+
+def test_markdown_links_a_table_output_carries_as_text_become_links(tmp_path):
+    """A DataFrame cell holding "[name](../tables/name.md)" (notebook 08's sources) is text to pandas and to
+    nbconvert alike; the page must show a link, not the Markdown."""
+    import pandas as pd
+
+    from smate_nb.html_report import export_notebook, markdown_links_to_html
+
+    frame = pd.DataFrame({"claim": ["a & b"], "source": ["[04_x__table2](../tables/04_x__table2.md)"]})
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("claims", outputs=[nbformat.v4.new_output(
+        "execute_result", execution_count=1, data={"text/html": frame.to_html(), "text/plain": frame.to_string()})]),
+        nbformat.v4.new_code_cell("print('[not](a-link)')", outputs=[nbformat.v4.new_output(
+            "execute_result", execution_count=2,
+            data={"text/html": "<pre>[kept](as-text)</pre>", "text/plain": "x"})])]
+    nbformat.write(nb, tmp_path / "08_demo.ipynb")
+    export_notebook(tmp_path / "08_demo.ipynb", tmp_path / "08_demo.html")
+    page = parse(tmp_path / "08_demo.html")
+    assert "../tables/04_x__table2.md" in page.hrefs
+    assert "](../tables/" not in "".join(page.text)
+    assert "a &amp; b" in (tmp_path / "08_demo.html").read_text()                 # the rest of the cell untouched
+    assert markdown_links_to_html("<pre>[kept](as-text)</pre>") == "<pre>[kept](as-text)</pre>"
+    assert markdown_links_to_html('<td title="[x](y)">[x](y)</td>') == '<td title="[x](y)"><a href="y">x</a></td>'
+
+
+def test_solution_cells_fold_away_whole_and_notebook_links_point_at_pages(tmp_path):
+    from smate_nb.html_report import export_notebook, is_solution_cell, notebook_links_to_pages
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## Exercises\n\n1. See [the data variants](09_x.ipynb#data-variants)."),
+        nbformat.v4.new_code_cell("print('answer 42')", metadata={"tags": ["solution"],
+                                                                  "jupyter": {"source_hidden": True,
+                                                                              "outputs_hidden": True}},
+                                  outputs=[nbformat.v4.new_output("stream", name="stdout", text="answer 42\n")]),
+        nbformat.v4.new_code_cell("print('shown')", outputs=[nbformat.v4.new_output("stream", name="stdout",
+                                                                                   text="shown\n")])]
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    export_notebook(tmp_path / "01_x.ipynb", tmp_path / "01_x.html")
+    page = (tmp_path / "01_x.html").read_text()
+    parse(tmp_path / "01_x.html")
+    folded = page.split('<details class="smate-solution">', 1)[1].split("</details>\n", 1)
+    assert "answer 42" in page.split('<details class="smate-solution">', 1)[1]
+    assert "answer 42" not in page.split('<details class="smate-solution">', 1)[0]       # only inside the fold
+    assert "shown" not in folded[0] and "shown" in page
+    assert 'href="09_x.html#data-variants"' in page
+    assert is_solution_cell(nb.cells[1]) and not is_solution_cell(nb.cells[2])
+    assert is_solution_cell({"metadata": {"jupyter": {"outputs_hidden": True}}})
+    assert notebook_links_to_pages('<a href="02_y.ipynb">', "../") == '<a href="../02_y.html">'
+    assert notebook_links_to_pages('<a href="https://x.org/a.ipynb">') == '<a href="https://x.org/a.ipynb">'

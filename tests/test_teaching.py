@@ -95,16 +95,24 @@ def test_every_equation_is_explained_in_some_notebook_besides_the_overview():
     assert all(stem != "00_overview" for hits in mentions.values() for stem, _ in hits)
 
 
-def test_the_map_lists_the_mentions_it_found():
+def test_the_map_names_where_each_equation_is_stated_and_its_code_shown():
     table = equation_map()
     assert list(table["Eq."]) == list(range(1, 11))
     mentions = equation_mentions()
     for _, row in table.iterrows():
-        for stem, cell in mentions[row["Eq."]]:
-            assert stem in row["notebooks"] and stem in row["cells"]
-            assert f"Eq" in cell.source
+        assert row["notebook"] != "—" and row["anchor"] == f"eq-{row['Eq.']}", row["Eq."]   # every equation stated
+        cells = notebook_cells(NOTEBOOKS / f"{row['notebook']}.py")
+        place = teaching.equation_places(cells)[row["Eq."]]
+        assert row["Eq."] in _equations_in(place.statement.source) or f"({row['Eq.']})" in place.statement.source
+        assert row["section"] and row["section"] in place.statement.heading
+        assert row["code cell"].startswith("show_source(") and row["code cell"] in place.code.source
+        stating = {p.stem for p in SOURCES if p.stem != "00_overview"
+                   and row["Eq."] in teaching.equation_places(notebook_cells(p))}
+        others = ({stem for stem, _ in mentions[row["Eq."]]} | stating) - {row["notebook"]}
+        assert set(row["also in"].split(", ")) == others or (row["also in"] == "—" and not others)
         file, line = row["source"].rsplit(":", 1)
         assert (REPO / file).is_file() and int(line) > 0
+        assert not any(col in table.columns for col in ("cells",))       # no cell numbers: they shift when executed
 
 
 def test_mentions_follow_the_notebooks(tmp_path):
@@ -114,9 +122,29 @@ def test_mentions_follow_the_notebooks(tmp_path):
     found = equation_mentions(tmp_path)
     assert sorted(found) == [3, 9, 10]                 # code comments and the overview do not count
     assert [(s, c.index, c.heading) for s, c in found[9]] == [("01_a", 2, "B")]
-    table = equation_map(tmp_path)
-    assert table.set_index("Eq.").loc[3, "cells"] == "01_a: 0"
-    assert table.set_index("Eq.").loc[1, "notebooks"] == "—"
+    table = equation_map(tmp_path).set_index("Eq.")
+    # a bare mention, without the formula, states nothing: the map says so instead of pointing at it
+    assert table.loc[3, "notebook"] == "—" and table.loc[3, "anchor"] == "" and table.loc[3, "also in"] == "01_a"
+    assert table.loc[1, "notebook"] == "—" and table.loc[1, "also in"] == "—"
+
+
+def test_a_numbered_formula_beats_a_named_mention_and_the_code_cell_is_the_implementation(tmp_path):
+    (tmp_path / "01_a.py").write_text(
+        "# %% [markdown]\n# # A\n# Mixing (Eq. 7) averages $z$.\n\n"
+        "# %%\nfrom smate_nb.model.tokens import mix_tokens\nfrom smate_nb.model.position import tpe_v1\n\n"
+        "# %%\nshow_source(tpe_v1)\n\n"
+        "# %% [markdown]\n# ## 2 · Mixing (Eq. 7)\n# **The rule.** $$z = \\frac{1}{N+1}\\sum z_i \\qquad (7)$$\n\n"
+        "# %%\nshow_source(tpe_v1)\n\n# %%\nshow_source(mix_tokens)\n")
+    (tmp_path / "02_b.py").write_text("# %% [markdown]\n# # B\n# $$a \\qquad (7)$$ and Eq. 9: $b$\n")
+    table = equation_map(tmp_path).set_index("Eq.")
+    assert table.loc[7, "notebook"] == "01_a"              # the first notebook in reading order, at its best
+    assert table.loc[7, "section"] == "2 · Mixing"         # the numbered formula, not the earlier mention
+    assert table.loc[7, "code cell"] == "show_source(mix_tokens)"     # shows the implementation, not any code
+    assert table.loc[7, "also in"] == "02_b"
+    assert table.loc[9, "notebook"] == "02_b" and table.loc[9, "code cell"] == "—" and table.loc[9, "code anchor"] == ""
+    md = teaching.equation_map_markdown(table.reset_index())
+    assert "[01 § 2 · Mixing](01_a.ipynb#eq-7)" in md and "(01_a.ipynb#eq-7-code)" in md
+    assert "[`show_source(mix_tokens)`]" in md
 
 
 def _record(folder: Path, stem: str, seconds: float) -> None:
