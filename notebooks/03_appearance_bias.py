@@ -34,7 +34,8 @@
 # resting-expression offset — the appearance bias made explicit) in the `cpu` profile; on your CK+ manifest in the
 # `paper` profile. The study's SynthFER knobs are harder than the default lab data (`synthfer_knobs`: resting
 # offset 1.5 instead of the lab default 0.35, peak intensity 0.3–0.8 instead of 0.65–1.0): on the default data the
-# frame CNN reaches ≈ 95–100 % on every fold, and a ceiling hides any effect. The paper used a small
+# frame CNN reaches ≈ 95–100 % on every fold, and a ceiling hides any effect. Every study's data variant, side by side:
+# [notebook 09 § 6](09_appendix_data.ipynb#data-variants). The paper used a small
 # EfficientNet-based multi-task CNN; no pretrained weights are available offline, so the default model is the
 # package's compact frame CNN (`smate_nb.model.framecnn`, trained from scratch); the ViViT-FE is a parameter
 # (`model_arch="vivit"`). The study's configs come from `smate_nb.experiments.appearance_bias`; every run goes
