@@ -23,7 +23,8 @@
 # **The paper's claims.** Table 2 (ViViT-B/16x2 FE pretrained on Kinetics-400, top-1 %): BERT 42.42 / 34.99,
 # TPE-v1 43.18 / 36.66, TPE-v2 43.93 / 39.44 on CK+ / AFEW — TPE-v2 best on both, "TPE-v2 improved the accuracy of
 # BERT by 1.51 % on CK+ and 4.45 % on AFEW"; and TPE gives "position representations that are not restricted for
-# long sequences and are appropriately generalized for time". One run per cell, no spread.
+# long sequences and are appropriately generalized for time". The paper prints one number per cell, with no spread
+# and no count of runs or seeds; that each cell is a single run is our reading, not its statement.
 #
 # **What has to be settled first** (notebook 01, section 5): read literally — one scalar added to every channel —
 # TPE is erased by LayerNorm, and a model with TPE computes exactly what a model *without* temporal position
@@ -32,14 +33,17 @@
 # never reported, which one stands for "TPE" in Tables 2–4, and (3) compares on the same folds and seeds.
 #
 # **Protocol** (`smate_nb.experiments.ablations`): lab = SynthFER-lab subject-independent folds (cpu: 0–4 of 10;
-# fold 9 is the calibration fold), wild = SynthFER-wild's train/test split with 3 training seeds; every row
+# fold 9 is the calibration fold), wild = SynthFER-wild's train/test split with 3 training seeds. The paper does
+# not say how it split CK+ for Tables 2–4 (it names ten-fold cross-validation only for §2's Fig. 2 experiment);
+# subject-independent ten-fold cross-validation, CK+'s usual protocol, is our reading. Every row
 # fine-tunes, with one budget, from one *stand-in pretraining* (a ViViT-FE trained on a separate SynthFER-lab
 # corpus with a label-free task — by how much was the clip turned — since the paper's Kinetics-400 weights cannot
 # be had here; notebook 05 § 1 shows that it helps and how the budget was chosen). Every run's health is checked
 # (`smate_nb.engine.health`): a comparison involving a run that collapsed or is under-trained reads *invalid*.
 # The `none` row (no temporal position) is our control; the paper has none. Two study-wide choices, printed below
 # and recorded with every table: the lab data gives each sequence its own residual placement (`pose` = 1: ±3 %
-# shift, ±10 % scale, ±6° roll, as aligned faces still differ — in probes while choosing this, on the
+# shift, ±10 % scale, ±6° roll, as aligned faces still differ; every study's data variant side by side:
+# [notebook 09 § 6](09_appendix_data.ipynb#data-variants) — in probes while choosing this, on the
 # near-pixel-aligned default a fine-tuned model scored 100 % on the calibration fold, leaving no room for any row,
 # and ≤ 4-pixel shifts of its test clips took it to ≈ 26 %), and in the cpu profile the clips are
 # 12 frames at 48² (6 temporal tokens; the profile's 16 at 64² is 2.9× slower per clip, and the budget goes to
@@ -53,13 +57,16 @@
 # Parameters (papermill). Defaults are the CI-sized "smoke" profile; None = the study's default for the profile.
 profile = "smoke"            # smoke | cpu | paper
 reports_root = None
-report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
-wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
-alpha_folds = None           # lab folds of the α block (cpu: [0])
-mode_folds = None            # lab folds of the every-reading block (cpu: [0])
-epochs = None                # fine-tuning epochs of every row; None → chosen on the calibration fold (cpu: among
-                             # 30 / 60, ablations.choose_epochs; notebook 05 § 1 shows the evidence)
+# The study's values for the profile (folds, seeds, candidate budgets) are printed below the next cells.
+report_folds = None          # lab folds reported; never the calibration fold (the last)
+wild_seeds = None            # wild training seeds
+alpha_folds = None           # lab folds of the α block
+mode_folds = None            # lab folds of the every-reading block
+epochs = None                # fine-tuning epochs of every row; None → chosen on the calibration fold among the
+                             # budget's candidates (ablations.choose_epochs; notebook 05 § 1 shows the evidence)
 length_factors = [1.5, 2.0]  # test clips with this many times the trained temporal tokens
+tpe_mode = None              # the TPE reading of the TPE rows; None → the one chosen on the calibration fold
+                             # (exercise 1: "broadcast", the literal reading)
 init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
                              # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
 retrain = False
@@ -84,7 +91,7 @@ from smate_nb.engine.evaluation import evaluate_run, load_trained
 from smate_nb.engine.inputs import prepare_inputs
 from smate_nb.experiments import ablations
 from smate_nb.experiments.tables import bar_figure, fmt_ci, fmt_mean_std, health_verdict, paired_table, summary_table
-from smate_nb.metrics import paired_comparison, verdict
+from smate_nb.metrics import clip_bootstrap, verdict
 from smate_nb.report import Report
 
 P = get_profile(profile)
@@ -109,12 +116,17 @@ choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retr
 report.record_runs(cal_results)
 B = ablations.chosen_budget(profile, choices, overrides)
 print(f"fine-tuning budget: {B['epochs']} epochs for every row ({choices['epochs_rule']})")
+if tpe_mode is not None and tpe_mode != choices["tpe_mode"]:      # exercise 1: the parameter replaces the choice
+    choices = {**choices, "tpe_mode": tpe_mode, "tpe_mode_chosen_on_calibration": choices["tpe_mode"]}
 evidence = cal[cal["block"].isin(["mode", "alpha"])][["row", "mode", "alpha", "normalized", "WAR"]]
 report.table(evidence, "calibration_choices", caption=f"Calibration fold {B['calibration_fold']}: WAR % of each "
              "candidate reading / α (one run each); the choices are made from these only", meta={**B, "choices": choices})
 display(evidence.pivot_table(index=["row", "alpha", "normalized"], columns="mode", values="WAR"))
-Markdown(f"**Chosen:** TPE reading `{choices['tpe_mode']}`; TPE-v1 α = {choices['tpe_v1_alpha']}; TPE-v2 α = "
-         f"{choices['tpe_v2_alpha']} ({'normalised' if choices['tpe_v2_normalized'] else 'printed'} Eq. 10).")
+Markdown(f"**Chosen:** TPE reading `{choices.get('tpe_mode_chosen_on_calibration', choices['tpe_mode'])}`; TPE-v1 "
+         f"α = {choices['tpe_v1_alpha']}; TPE-v2 α = {choices['tpe_v2_alpha']} "
+         f"({'normalised' if choices['tpe_v2_normalized'] else 'printed'} Eq. 10)."
+         + (f" **This run reads TPE as `{choices['tpe_mode']}` (parameter `tpe_mode`), not as chosen.**"
+            if "tpe_mode_chosen_on_calibration" in choices else ""))
 
 # %% [markdown]
 # ## 2 · The trainings
@@ -159,11 +171,16 @@ literal
 # %% [markdown]
 # ## 4 · Table 2
 #
-# Every cell is mean ± std over the replicates (lab: folds; wild: seeds); the comparisons are paired on the same
-# fold and seed: mean difference with a 95 % bootstrap interval, wins / ties / losses, exact sign test, and a
-# verdict against the paper's difference — *as the paper* (the interval excludes 0 on the paper's side),
-# *opposite* (on the other side), *not resolved at this budget*. With 5 folds or 3 seeds no sign test can reach
-# p < 0.05 (its smallest p is 2/2⁵ = 0.0625 and 2/2³ = 0.25); the bootstrap interval decides the verdict.
+# Every cell is mean ± std over the replicates (lab: folds; wild: seeds). The comparisons are paired on the same
+# fold and seed and decided by the suite's one rule (`smate_nb.metrics.clip_paired_test`, as in notebooks 03, 05,
+# 06): a paired bootstrap over the **test clips**, stratified by fold (lab: 5 folds of 28 clips; wild: one test set
+# of 130 clips seen by 3 seeds, clips and seeds resampled together) — the 95 % interval of the mean WAR difference,
+# and the verdict *as the paper* (the interval excludes 0 on the paper's side), *opposite* (on the other side) or
+# *not resolved at this budget*. Beside it the **minimum detectable difference** (MDD): the true difference the rule
+# would detect 80 % of the time at this table's size, and whether the paper's own Δ reaches it (`paper Δ ≥ MDD`) —
+# where it does not, even a perfect reproduction of the paper would most likely read *not resolved* here. The
+# replicates' better / equal / worse are shown and decide nothing: a bootstrap over 5 fold differences is little
+# more than their range, and 3 same-sign seeds happen one time in four with no effect at all.
 
 # %%
 t2 = frame[frame["block"] == "table2"]
@@ -180,6 +197,15 @@ pairs2
 # %%
 fig = bar_figure(t2, T2_ROWS, f"Table 2 (ours) — TPE as `{choices['tpe_mode']}`", paper.TABLE2, ablations.PAPER_T2)
 report.figure(fig, "table2_bars");
+
+# %% [markdown]
+# **What to see.** One bar per row and dataset: the mean WAR over the replicates (lab: folds; wild: seeds), its
+# whisker the 95 % bootstrap interval of that mean; the dotted line is chance (one class in seven). The black
+# diamonds are the paper's top-1 on CK+ / AFEW — other data and a far larger model — so only the *order and gaps*
+# of the rows can be set beside them, not the heights. The whiskers are not the test of a difference: the rows are
+# paired on the same replicates, and the paired table above decides (two bars whose whiskers overlap can still
+# differ consistently replicate by replicate). Read the table's `trained runs` first: a row whose runs did not
+# train sits near the chance line for that reason alone.
 
 # %% [markdown]
 # ## 5 · Every reading that can act (the first lab folds)
@@ -225,6 +251,14 @@ report.figure(fig, "alpha");
 alpha_table
 
 # %% [markdown]
+# **What to see.** WAR at α = 0.5, 1 (the value of the paper's Fig. 10) and 2, for TPE-v1 and for TPE-v2 with
+# Eq. 10 as printed and normalised, in the chosen reading; each point is the mean over the α block's lab folds and
+# its whisker their std — with a single fold there is no whisker, which means one run, not no spread. On a lab fold
+# one test clip is 100 / n points (n: the fold's `n_test` in the runs table), so steps of that size are one clip
+# changing its label. A flat line says α does not matter in this reading; a slope of a few clips is a question for
+# more folds, not a result.
+
+# %% [markdown]
 # ## 7 · Length generalisation: more temporal tokens at test time than in training
 #
 # Each trained lab model of Table 2 is scored again on its test clips sampled with 1.5× and 2× as many frames
@@ -242,8 +276,12 @@ for _, r in lab_t2.iterrows():
     assert res["config"]["data"]["num_frames"] == trained_frames
     for f in [1.0] + list(length_factors):
         n = int(round(trained_frames * f))
-        m = evaluate_run(res, num_frames=n) if f != 1.0 else {**res["metrics"], "num_frames": n}
-        len_rows.append({"row": r["row"], "fold": r["fold"], "test frames": n, "factor": f, "WAR": 100 * m["war"]})
+        m = evaluate_run(res, num_frames=n) if f != 1.0 else {**res["metrics"], "predictions": res["predictions"]}
+        p = m["predictions"]
+        assert p["y_true"] == res["predictions"]["y_true"]          # the same clips, in the same order, at any length
+        len_rows.append({"row": r["row"], "fold": r["fold"], "test frames": n, "factor": f, "WAR": 100 * m["war"],
+                         "test correct": "".join("1" if a == b else "0" for a, b in zip(p["y_true"], p["y_pred"])),
+                         "test clips": r["test clips"]})
 length = pd.DataFrame(len_rows)
 length_table = length.pivot_table(index="row", columns="factor", values="WAR", aggfunc=fmt_mean_std).reindex(T2_ROWS)
 report.table(length_table.reset_index(), "length_generalisation", caption=f"WAR % at test clips of 1×, "
@@ -255,22 +293,28 @@ for row in T2_ROWS:
 ax.set_xlabel("test temporal tokens ÷ trained"); ax.set_ylabel("WAR (%)"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
 ax.set_title("Length generalisation (lab folds, mean ± std)")
 report.figure(fig, "length_generalisation");
-report.table(length, "length_generalisation_runs", caption="Length generalisation — every trained lab model at every "
+report.table(length.drop(columns=["test correct", "test clips"]), "length_generalisation_runs", caption="Length generalisation — every trained lab model at every "
              "test length (WAR %)", meta=meta)
 # The paper's claim, tested pairwise: per fold, how much WAR each encoding loses from 1× to the longest test clips,
-# and whether TPE loses less than the learned table (Δ = loss of learned − loss of TPE; the claim says Δ > 0).
+# and whether TPE loses less than the learned table (Δ = loss of learned − loss of TPE; the claim says Δ > 0),
+# decided by the same clip-level bootstrap (`clip_bootstrap` on each clip's contrast of the four scores).
 top = max(length_factors)
-drop = length.pivot_table(index=["fold"], columns=["row", "factor"], values="WAR")
 gen_rows = []
 for row in ("TPE-v1", "TPE-v2", "none"):
-    if (row, top) not in drop or ("learned", top) not in drop:
+    at = {(r, f): length[(length["row"] == r) & (length["factor"] == f)].set_index("fold") for r in (row, "learned")
+          for f in (1.0, top)}
+    folds = sorted(set.intersection(*(set(v.index) for v in at.values())))
+    if not folds:
         continue
-    lost_tpe = (drop[(row, 1.0)] - drop[(row, top)]).to_numpy()
-    lost_learned = (drop[("learned", 1.0)] - drop[("learned", top)]).to_numpy()
-    c = paired_comparison(lost_learned, lost_tpe)
+    right = {k: {f: np.array([int(ch) for ch in v.loc[f, "test correct"]]) for f in folds} for k, v in at.items()}
+    # per clip: (learned right at 1× − at top×) − (row right at 1× − at top×); its mean is the Δ of the two drops
+    contrast = [(right[("learned", 1.0)][f] - right[("learned", top)][f]) - (right[(row, 1.0)][f] - right[(row, top)][f])
+                for f in folds]
+    c = clip_bootstrap(contrast, [at[(row, 1.0)].loc[f, "test clips"] for f in folds])
+    c = {**c, **{k: 100 * c[k] for k in ("mean_diff", "se", "ci_low", "ci_high", "mdd")}}
     gen_rows.append({"comparison": f"loss of learned − loss of {row}, 1× → {top}×", "pairs": c["pairs"],
-                     "mean Δ (pts)": round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
-                     "sign test p": round(c["sign_test_p"], 3),
+                     "clips": c["clips"], "mean Δ (pts)": round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
+                     "MDD (pts)": round(c["mdd"], 1), "p (bootstrap)": round(c["p_value"], 3),
                      "paper": "TPE generalises for time (claim, no number)" if row != "none" else "—",
                      "verdict": (health_verdict(lab_t2, ["learned", row]) or verdict(c, 1.0)) if row != "none" else "—"})
 length_paired = pd.DataFrame(gen_rows)
@@ -280,11 +324,23 @@ display(length_paired)
 length_table
 
 # %% [markdown]
+# **What to see.** Each line is one row of Table 2, its trained lab models scored on their own test clips at 1×
+# (as trained) and at the longer lengths — the same span of every sequence sampled more densely, so more temporal
+# tokens, each covering less time; mean ± std over the lab folds. The paper's claim predicts that the TPE lines
+# fall less from 1× to the right than the `learned` line. Read each line's *drop*, not its height (the rows start
+# from different WAR at 1×), and take `none` as the yardstick: it has no position to generalise, so its drop is
+# what longer clips cost this model anyway, and only a drop beyond `none`'s is the encoding's. The paired table
+# above (loss of learned − loss of each other row, fold by fold) decides.
+
+# %% [markdown]
 # ## 8 · Where the temporal CLS token looks
 #
 # The temporal encoder's CLS token gathers the clip into one vector. Its attention weights over the temporal
-# indices (last layer, mean over heads and over the test clips of the first lab fold) show what each encoding lets
-# it do: a learned table can single out positions; TPE, in the chosen reading, adds a fixed trend.
+# indices (last layer, mean over heads and over the test clips of the first lab fold) show where in the clip it
+# looks. A learned table *can* single out positions and TPE, in the chosen reading, adds a fixed trend — but
+# attention also follows what the tokens contain, so `none` is the control: without a temporal position the
+# temporal encoder treats its tokens as a set (permute them and its attention is permuted the same way), so
+# whatever shape `none`'s curve has over the index comes from the frames' content, not from any encoding.
 
 # %%
 fold0 = B["report_folds"][0]
@@ -306,6 +362,14 @@ ax.set_xlabel("temporal index (key)"); ax.set_ylabel("attention of the temporal 
 ax.set_title(f"Temporal CLS attention, last layer (lab fold {fold0}, mean over test clips and heads)")
 ax.grid(alpha=0.3); ax.legend(fontsize=8)
 report.figure(fig, "temporal_cls_attention");
+
+# %% [markdown]
+# **What to see.** Compare every curve with `none`'s first. Where `learned` and TPE-v2 have the shape of `none` —
+# for instance more weight on the late indices, where a lab clip (neutral → peak) shows its expression — the shape
+# is the data's doing: a model with no temporal encoding at all looks there too, so that shape says nothing about
+# what an encoding adds. Only where a curve departs from `none`'s (a position singled out that `none` does not
+# single out, a trend `none` lacks) can the encoding be the cause. One run per row on one fold, averaged over clips
+# and heads: no spread is shown, so small departures are not evidence.
 
 # %% [markdown]
 # ## 9 · In words, beside the paper
@@ -344,18 +408,33 @@ Markdown("\n\n".join(lines))
 # %% [markdown]
 # ## Exercises
 #
-# 1. **The literal reading on your own.** Run `position_study` with `choices={"tpe_mode": "broadcast", ...}` and
-#    predict Table 2 before it finishes. (Solution: TPE-v1 = TPE-v2 = `none` in every cell, as section 3 shows.)
+# Each is one parameter away. Pass it with `--reports` to another folder, so the reference run stays as it is:
+# `python -m smate_nb run --profile cpu --only position_encodings --reports /tmp/ex --param KEY=VALUE`. Costs are
+# for the `cpu` profile, from the seconds per epoch measured for its budget (`smate_nb/experiments/ablations.py`,
+# two trainings at once: 3.5 s on lab and 4.6 s on wild for a row without preprocessing), at a 60-epoch budget
+# (30 epochs: half).
+#
+# 1. **The literal reading on your own.** `tpe_mode="broadcast"`: the TPE rows of Table 2 (and the α block) read
+#    TPE literally, one scalar added to every channel. Predict Table 2 before it finishes. *Cost:* 20 new
+#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused) ≈ 77 training-minutes, ≈ 40 min on
+#    two workers.
 # 2. **A harsher length test.** `length_factors=[3.0, 4.0]`: which encoding degrades first, and why can the learned
-#    table not do better than interpolation?
+#    table not do better than interpolation? *Cost:* no training — every stored lab model of Table 2 is scored
+#    again on its test clips at each factor.
 # 3. **α beyond the paper.** Eq. 10 printed at α = 2 leaves [0, 1] (values up to ≈ (L−1)²/L). In which reading does
 #    that matter, and in which is only the *shape* of the curve seen by the model? (Hint: LayerNorm and softmax.)
+#    *Cost:* none (a pen, or the cell below).
 
-# %% jupyter={"source_hidden": true}
-# Solution to 3, computed: in `attention_bias` the TPE value is a logit offset — its scale matters (softmax is not
-# scale-invariant), so printed α = 2 at L = 8 adds up to this much to the last key's logit:
+# %% jupyter={"source_hidden": true, "outputs_hidden": true} tags=["solution"]
+# Solutions.
+# 1. TPE-v1 = TPE-v2 = `none` in every cell, up to float rounding: LayerNorm removes one scalar added to every
+#    channel of a token, in the forward pass and so in the backward pass (section 3 shows it on trained models).
+# 2. Compare each row's drop with `none`'s (the yardstick of section 7). A learned table has values only for the
+#    positions it was trained at; at 3× and 4× every new position is an interpolation between two trained ones.
+# 3. Computed: in `attention_bias` the TPE value is a logit offset — its scale matters (softmax is not
+#    scale-invariant), so printed α = 2 adds up to this much to the last key's logit:
 from smate_nb.model.position import tpe
 L = dict(B["geometry"]).get("num_frames", P.lab.num_frames) // 2          # the study's temporal tokens
-print(f"printed TPE-v2, α = 2, L = {L}: values {[round(float(v), 2) for v in tpe('v2', L, 2.0)]}")
-print("in `direction` the values scale a fixed direction: a larger range moves late tokens further; in `broadcast` "
-      "nothing is seen at all.")
+print(f"3. printed TPE-v2, α = 2, L = {L}: values {[round(float(v), 2) for v in tpe('v2', L, 2.0)]}")
+print("   in `direction` the values scale a fixed direction: a larger range moves late tokens further; in "
+      "`broadcast` nothing is seen at all.")

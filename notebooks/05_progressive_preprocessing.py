@@ -21,23 +21,28 @@
 # embedding (Table 3) and with TPE-v2 (Table 4)? And since the paper adds them one after another, what does each
 # contribute *on its own*?
 #
-# **The paper's claims** (ViViT-B/16x2 FE pretrained on Kinetics-400, top-1 % on CK+ / AFEW, one run per cell):
-# Table 3 (BERT): Original 42.42 / 34.99 → + LBP 54.95 / 37.22 → + crop, flip, rotate, colour jitter 91.97 / 38.33 →
-# + mixed tokens 98.39 / 38.88. Table 4 (TPE-v2): 43.93 / 37.22 → 63.35 / 39.71 → 95.38 / 40.83 → 99.19 / 41.38.
+# **The paper's claims** (ViViT-B/16x2 FE pretrained on Kinetics-400, top-1 % on CK+ / AFEW; one number per cell,
+# with no spread and no count of runs or seeds — that each cell is a single run is our reading, not its statement).
+# Table 3 (BERT): Original 42.42 / 34.99 → + LBP 54.95 / 37.22 → + crop, flip, rotate, colour jitter 91.97 / 38.33
+# → + mixed tokens 98.39 / 38.88. Table 4 (TPE-v2): 43.93 / 37.22 → 63.35 / 39.71 → 95.38 / 40.83 → 99.19 / 41.38.
 # "Data augmentation … demonstrates the best performance improvement among data processing methods", "mixed-token
 # embedding achieved maximum accuracy across all datasets".
 #
 # **Protocol** — as notebook 04 (`smate_nb.experiments.ablations`): the same folds, seeds, budget, data (lab
-# sequences with their own residual placement, `pose` = 1), clip geometry, calibration choices and stand-in
+# sequences with their own residual placement, `pose` = 1: [notebook 09 § 6](09_appendix_data.ipynb#data-variants)),
+# clip geometry, calibration choices and stand-in
 # pretraining (label-free: it never sees an expression label); the `Original` rows *are* Table 2's learned and
-# TPE-v2 runs (same configs, trained once). The fine-tuning budget is one number for every row, chosen on the
-# calibration fold so that the slowest row (LBP + augmentation + mixed tokens) reaches its plateau (§ 1). Every
-# run is checked before it is tabulated (`smate_nb.engine.health`): a run that `collapsed` (≥ 90 % of test clips
-# one class, or training loss at chance) or is `under-trained` (loss still falling at the end) is not a result,
-# and a comparison that involves one reads *invalid*, never *as the paper* or *opposite*. How LBP enters a row **without** mixing is not stated by the paper; with mixing it is one more view
-# of Eq. 7. Our default (`PreprocSpec.lbp_mode = "replace"`): a training clip is replaced by its LBP image with
-# probability `lbp_prob` = 0.5 (LBP as an augmentation; evaluation sees the original); `"input"` — the model always
-# sees the LBP image — is the alternative. The rows record it.
+# TPE-v2 runs (same configs, trained once). The paper does not say how it split CK+ for these tables; the
+# subject-independent folds are our reading, as in notebook 04. The fine-tuning budget is one number for every
+# row, chosen on the calibration fold so that the slowest row (LBP + augmentation + mixed tokens) reaches its
+# plateau (§ 1). Every run is checked before it is tabulated (`smate_nb.engine.health`): a run that `collapsed`
+# (≥ 90 % of test clips one class, training loss at chance, or its own training clips classified barely above
+# chance) or is `under-trained` (loss still falling at the end) is not a result, and a comparison that involves
+# one reads *invalid*, never *as the paper* or *opposite*. How LBP enters a row **without** mixing is not stated
+# by the paper; with mixing it is one more view of Eq. 7. Our default (`PreprocSpec.lbp_mode = "replace"`): a
+# training clip is replaced by its LBP image with probability `lbp_prob` = 0.5 (LBP as an augmentation;
+# evaluation sees the original); `"input"` — the model always sees the LBP image — is the alternative (parameter
+# `lbp_mode`, exercise 1). The rows record it.
 #
 # **Run it yourself.** `python -m smate_nb run --profile cpu --only progressive_preprocessing`.
 
@@ -45,12 +50,18 @@
 # Parameters (papermill). Defaults are the CI-sized "smoke" profile; None = the study's default for the profile.
 profile = "smoke"            # smoke | cpu | paper
 reports_root = None
-report_folds = None          # lab folds reported (cpu: [0, 1, 2, 3, 4]); never the calibration fold (the last)
-wild_seeds = None            # wild training seeds (cpu: [0, 1, 2])
-epochs = None                # fine-tuning epochs of every row; None → chosen on the calibration fold (cpu: among
-                             # 30 / 60, ablations.choose_epochs)
+# The study's values for the profile (folds, seeds, budget, views) are printed below the next cells.
+report_folds = None          # lab folds reported; never the calibration fold (the last)
+wild_seeds = None            # wild training seeds
+epochs = None                # fine-tuning epochs of every row; None → chosen on the calibration fold among the
+                             # budget's candidates (ablations.choose_epochs)
 init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
                              # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
+# The exercises' switches: they change the rows of the tables, never the calibration (budget, strength, TPE).
+lbp_mode = "replace"         # how LBP enters a row without mixing: "replace" (p = lbp_prob) | "input" (always)
+augment_overrides = {}       # AugmentConfig fields replacing those of the strength chosen on the calibration
+                             # fold in every augmented row, e.g. {"crop_scale": [0.9, 0.9]}; {} → as chosen
+n_views = None               # augmented views of Eq. 7 in the mixed-token rows; None → the study's
 retrain = False
 
 # %%
@@ -60,7 +71,7 @@ from smate_nb.params import check
 check(globals(), "05_progressive_preprocessing");
 
 # %%
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -73,8 +84,9 @@ from smate_nb.config import configure_threads, get_profile
 from smate_nb.engine.data import load_data
 from smate_nb.engine.inputs import InputPipeline
 from smate_nb.experiments import ablations
-from smate_nb.experiments.tables import bar_figure, fmt_ci, health_verdict, paired_table, summary_table
-from smate_nb.metrics import paired_comparison, verdict
+from smate_nb.experiments.tables import (bar_figure, clip_comparison, comparison_columns, health_verdict, paired_table,
+                                        summary_table)
+from smate_nb.metrics import verdict
 from smate_nb.report import Report
 
 P = get_profile(profile)
@@ -84,10 +96,19 @@ overrides = dict(report_folds=report_folds, wild_seeds=wild_seeds, epochs=epochs
 B = ablations.budget(profile, **overrides)
 choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retrain, **overrides)
 report.record_runs(cal_results)
-B = ablations.chosen_budget(profile, choices, overrides)
+# The rows' budget: the calibration's choices, then the exercises' switches (None / {} leave a choice as it is).
+as_tuples = lambda pairs: tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in pairs)  # noqa: E731
+chosen_augment = as_tuples(choices["augment_overrides"])
+row_overrides = {**overrides, "lbp_mode": lbp_mode, "n_views": n_views,
+                 "augment_overrides": as_tuples({**dict(chosen_augment), **augment_overrides}.items())
+                 if augment_overrides else None}
+B = ablations.chosen_budget(profile, choices, row_overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
       f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs ({choices['epochs_rule']}); TPE-v2 as `{choices['tpe_mode']}`, α = "
-      f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`; lab knobs {dict(B['lab_knobs'])}, "
+      f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`"
+      + (f" with {dict(augment_overrides)} (parameter)" if augment_overrides else "")
+      + f" → AugmentConfig overrides {dict(B['augment_overrides']) or 'none'}; lbp_mode `{B['lbp_mode']}`, "
+      f"{B['n_views']} augmented views of Eq. 7; lab knobs {dict(B['lab_knobs'])}, "
       f"clip geometry {dict(B['geometry']) or 'the profile’s'}; torch threads {threads}")
 
 # %% [markdown]
@@ -211,8 +232,11 @@ comp_table
 # `benchmarks/augmentation_components.py`, 60 epochs): removing the turns, the flip, or the scale change (a shift
 # of ≤ ±3 px, under half an 8-px tubelet) each left the run `collapsed` (14–16 % on its own training clips);
 # removing the colour jitter and grayscale was the only change that let it learn (33 % on its training clips, loss
-# still falling). A ViT from scratch has no built-in tolerance of shifts or intensity changes; it must learn them
-# from the data, and 252 clips of 48² faces whose expression lives in a few pixels are not enough within the budget.
+# still falling). The lab faces are not at fixed pixels to begin with: with `pose` = 1 every sequence has its own
+# placement (±3 % shift, ±10 % scale, ±6° roll), held for all its frames — what augmentation adds is a new
+# placement, turn and colour at every draw. A ViT from scratch has no built-in tolerance of shifts or intensity
+# changes; it must learn them from the data, and 252 clips of 48² faces whose expression lives in a few pixels
+# are not enough within the budget.
 # The paper's model starts from Kinetics weights, which have learnt such tolerances from 240 k videos.
 
 # %% [markdown]
@@ -220,7 +244,8 @@ comp_table
 #
 # The rows are cumulative, as in the paper; the leave-one-out rows remove one method from the full SMaTE (TPE-v2).
 # Below, the switches of every row (`PreprocSpec`), then one training clip of the first lab fold through each row's
-# input pipeline — what the model actually receives in training: the last frame of three random draws, and for the
+# input pipeline — what the model actually receives in training: the last frame of three random draws (seeds 0–2;
+# for a row whose LBP replaces the clip at random, each title says whether that draw was replaced), and for the
 # mixed-token rows the LBP view of Eq. 7 (the augmented views look like the draws).
 
 # %%
@@ -240,7 +265,15 @@ for i, row in enumerate(row_names):
     shown = []
     for k in range(draws):
         x, views = InputPipeline(base.data, pre)(clip, train=True, generator=torch.Generator().manual_seed(k))
-        shown.append((f"draw {k + 1}, last frame", x[0, -1]))
+        what = "last frame"
+        if pre.lbp and not pre.mix:
+            if pre.lbp_mode == "input":
+                what = "LBP image"
+            else:   # the same draw without LBP consumes the same random numbers first: equal unless replaced
+                plain, _ = InputPipeline(base.data, replace(pre, lbp=False))(
+                    clip, train=True, generator=torch.Generator().manual_seed(k))
+                what = "LBP image (replaced)" if not torch.equal(x, plain) else "not replaced"
+        shown.append((f"draw {k + 1}: {what}", x[0, -1]))
     if views and pre.lbp:
         shown.append(("LBP view (Eq. 7)", views[-1][0, -1]))
     for j in range(draws + 1):
@@ -255,18 +288,22 @@ report.figure(fig, "training_inputs");
 
 # %% [markdown]
 # **What to see.** *Original*: the same frame in every draw — the model sees each training clip exactly as stored.
-# *LBP* (and every row without mixing that has LBP): with `lbp_mode = "replace"` each draw replaces the clip by its
-# LBP image with probability `lbp_prob` = 0.5, so some draws show the LBP texture image and some the original
-# frame — LBP enters as an augmentation, and the test clips are always the original frames. *Crop, flip, rotate,
-# colour jitter*: every draw moves, turns, mirrors or recolours the face (and may also be replaced by its LBP
-# image); the expression has to be recognised through that variation. *Mixed tokens*: the clip shown is one
-# augmented view; Eq. 7 mixes its tokens with those of the other views and of the LBP view at the right.
+# *LBP* (and every row without mixing that has LBP): with `lbp_mode = "replace"` each draw replaces the whole clip
+# by its LBP image with probability `lbp_prob` = 0.5, independently per draw; the titles say which draws were
+# replaced. Three draws are all replaced, or all not, one time in four, so a row may show only one of the two
+# kinds — that is the coin, not a fault (it is also why a single draw per row can show no LBP image in the `LBP`
+# row and one in the augmentation row). LBP enters as an augmentation, and the test clips are always the original
+# frames; with `lbp_mode = "input"` every draw, and every test clip, is the LBP image. *Crop, flip, rotate, colour
+# jitter*: every draw moves, turns, mirrors or recolours the face, and is then replaced by its LBP image or not, as
+# in the `LBP` row. *Mixed tokens*: the clip shown is one augmented view;
+# Eq. 7 mixes its tokens with those of the other augmented views and of the LBP view at the right — the LBP image
+# of the clip *before* augmentation.
 
 # %% [markdown]
 # ## 3 · The trainings
 
 # %%
-study = ablations.preprocessing_study(profile, choices, **overrides)
+study = ablations.preprocessing_study(profile, choices, **row_overrides)
 results, frame = study.train(report, retrain=retrain)
 meta = {**study.parameters, "choices": choices, "pretraining": study.choices.get("pretraining")}
 report.table(frame, "runs", caption="Progressive preprocessing — every run", meta=meta, timing_columns=["train seconds"],
@@ -284,8 +321,11 @@ health
 # %% [markdown]
 # ## 4 · Tables 3 and 4
 #
-# Each row against the row it extends, on the same fold / seed: mean Δ WAR with a 95 % bootstrap interval, the sign
-# test, the paper's Δ and the verdict (*as the paper* / *opposite* / *not resolved at this budget*).
+# Each row against the row it extends, on the same fold / seed, decided by the suite's one rule
+# (`smate_nb.metrics.clip_paired_test`, as in notebooks 03, 04 and 06): mean Δ WAR with the 95 % interval of a
+# paired bootstrap over the test clips (stratified by fold; clips and seeds resampled), the minimum detectable
+# difference (MDD) at this size and whether the paper's Δ reaches it, and the verdict (*as the paper* /
+# *opposite* / *not resolved at this budget*; *invalid* where a run behind the pair did not train).
 
 # %%
 steps = list(zip(ablations.T3_ROWS[1:], ablations.T3_ROWS[:-1]))
@@ -303,6 +343,14 @@ for block, name, ref in (("table3", "Table 3 — learned temporal embedding (BER
     report.figure(fig, f"{block}_bars");
 
 # %% [markdown]
+# **What to see.** Per table and dataset, one bar per cumulative row: the mean WAR over the replicates (lab: folds;
+# wild: seeds) with the 95 % bootstrap interval of that mean; the dotted line is chance, the black diamonds the
+# paper's top-1 on CK+ / AFEW (other data, another model: compare the *steps* from bar to bar with the paper's
+# steps, not the heights). Each step is decided in the paired table above it, on the same replicates, not by whether
+# whiskers overlap. A bar at the chance line whose row has few `trained runs` is a row that did not learn, and the
+# steps into and out of it read *invalid*.
+
+# %% [markdown]
 # ## 5 · Leave one out: each method's own contribution (TPE-v2)
 #
 # The paper's cumulative order confounds each method with the ones added before it (augmentation is measured on top
@@ -315,20 +363,18 @@ full = frame[(frame["block"] == "table4") & (frame["row"] == "Mixed-token embedd
 loo = frame[frame["block"] == "loo"]
 loo_rows = []
 for dataset in ("lab", "wild"):
-    f = full[full["dataset"] == dataset].set_index(["fold", "seed"])["WAR"]
+    f = full[full["dataset"] == dataset]
     for row, method, gain_rows in (("SMaTE − LBP", "LBP", ("LBP", "Original")),
                                    ("SMaTE − augmentation", "augmentation", ("Crop, flip, rotate, color jitter", "LBP")),
                                    ("SMaTE − mixing", "mixed tokens", ("Mixed-token embedding",
                                                                        "Crop, flip, rotate, color jitter"))):
-        m = loo[(loo["dataset"] == dataset) & (loo["row"] == row)].set_index(["fold", "seed"])["WAR"]
-        both = pd.concat([f, m], axis=1, keys=["full", "minus"]).dropna()
-        c = paired_comparison(both["full"].to_numpy(), both["minus"].to_numpy())
+        m = loo[(loo["dataset"] == dataset) & (loo["row"] == row)]
+        c = clip_comparison(f, m, on=["fold", "seed"])
         key = "ckplus" if dataset == "lab" else "afew"
         gain = paper.TABLE4[gain_rows[0]][key] - paper.TABLE4[gain_rows[1]][key]
         runs_of = pd.concat([full[full["dataset"] == dataset], loo[(loo["dataset"] == dataset) & (loo["row"] == row)]])
-        loo_rows.append({"dataset": dataset, "method": method, "pairs": c["pairs"],
-                         "contribution Δ WAR (pts)": round(c["mean_diff"], 2),
-                         "95 % CI": fmt_ci(c), "sign test p": round(c["sign_test_p"], 3),
+        loo_rows.append({"dataset": dataset, "method": method,
+                         **comparison_columns(c, "contribution Δ WAR (pts)"),
                          "paper's cumulative gain (pts)": f"{gain:+.2f}",
                          "verdict": health_verdict(runs_of, ["Mixed-token embedding", row]) or verdict(c, gain)})
 loo_table = pd.DataFrame(loo_rows)
@@ -387,19 +433,15 @@ for row, mk in zip(ablations.SIZE_ROWS, "osD"):
     line = ax.errorbar(by.mean().index * 100, by.mean(), yerr=by.std().fillna(0), fmt=mk + "-", capsize=3, label=row)
     untrained = rs[rs["health"] != "trained"].groupby("subjects")["WAR"].size().index   # a mean with a failed run
     ax.plot(untrained * 100, by.mean()[untrained], mk, ms=13, mfc="none", mec=line[0].get_color())
-wide = size.pivot_table(index=["subjects", "replicate"], columns="row", values="WAR")
 bad = set(size.loc[size["health"] != "trained", "key"]) if "health" in size else set()
 for frac in sorted(size["subjects"].unique()):
-    w = wide.loc[frac]
+    at = size[size["subjects"] == frac]
     for row in ablations.SIZE_ROWS[1:]:
-        both = w[[row, "Original"]].dropna()
-        c = paired_comparison(both[row].to_numpy(), both["Original"].to_numpy())
-        sub = size[(size["subjects"] == frac) & size["row"].isin([row, "Original"])]
+        c = clip_comparison(at[at["row"] == row], at[at["row"] == "Original"])
+        sub = at[at["row"].isin([row, "Original"])]
         untrained = sorted(set(sub.loc[sub["key"].isin(bad), "row"]))
-        size_rows.append({"training subjects": f"{frac:.0%}", "comparison": f"{row} − Original", "pairs": c["pairs"],
-                          "mean Δ WAR (pts)": round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
-                          "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}",
-                          "runs not trained": ", ".join(untrained) or "—"})
+        size_rows.append({"training subjects": f"{frac:.0%}", "comparison": f"{row} − Original",
+                          **comparison_columns(c), "runs not trained": ", ".join(untrained) or "—"})
 ax.axhline(100 / 7, color="grey", ls=":", lw=1, label="chance")
 ax.set_xlabel("training subjects (% of the fold's)"); ax.set_ylabel("test WAR (%), mean ± std over folds")
 ax.set_xticks([100 * f for f in sorted(size["subjects"].unique())]); ax.grid(alpha=0.3); ax.legend(fontsize=8)
@@ -436,6 +478,15 @@ fig.tight_layout()
 report.figure(fig, "training_loss_per_row");
 
 # %% [markdown]
+# **What to see.** One line per row: its run's training loss after every epoch on the first lab fold (left: Table
+# 3's rows, learned embedding; right: Table 4's, TPE-v2). Each loss is measured on the inputs that row trains on —
+# stored, LBP-replaced, augmented or mixed clips — so the lines' *levels* are not comparable: a higher line may be
+# the same model on harder inputs. Read each line's *shape* against the dotted ln 7 (chance): a line that never
+# leaves it belongs to a run that did not learn (`collapsed` in the health table of § 3); one still falling
+# steeply at the last epoch to a run the budget stopped early (`under-trained`); one that has levelled off used its
+# budget. How well each row does on test clips is in § 4, not here.
+
+# %% [markdown]
 # ## 8 · In words, beside the paper
 
 # %%
@@ -464,17 +515,47 @@ Markdown("\n\n".join(lines))
 # %% [markdown]
 # ## Exercises
 #
-# 1. **LBP as the input.** Re-run with `lbp_mode="input"` (in `smate_nb.experiments.ablations.budget`): the model
-#    then always sees the LBP image, in training and at test. Predict whether the `LBP` row gains or loses.
-# 2. **Milder augmentation.** `augment_overrides=(("crop_scale", (0.875, 0.875)),)` crops 224/256 of the frame at
-#    a random place without rescaling (the paper's §4.2 wording, "random crops of 224×224" from 256²). Does the
-#    augmentation row change?
-# 3. **More views.** `n_views=4` for Eq. 7: the mixed tokens average five clips instead of three. What should
-#    happen to the training loss at the start of training, and why?
+# Each is one parameter away; the calibration (budget, augmentation strength, TPE reading) stays as chosen, only the
+# rows change. Pass it with `--reports` to another folder, so the reference run stays as it is:
+# `python -m smate_nb run --profile cpu --only progressive_preprocessing --reports /tmp/ex --param KEY=VALUE`.
+# Costs are for the `cpu` profile, from the seconds per epoch measured for its budget
+# (`smate_nb/experiments/ablations.py`, two trainings at once): 3.5 s on lab and 4.6 s on wild for the `Original`
+# row, 8.3 s and 10.7 s for the full row (two augmented views + LBP, mixed) — a training is 3.5–11 minutes at a
+# 60-epoch budget (30 epochs: half). The other rows lie between.
+#
+# 1. **LBP as the input.** `lbp_mode="input"`: the `LBP` and `Crop, flip, rotate, color jitter` rows of Tables 3
+#    and 4 (so also `SMaTE − mixing`) and the data-size block's `LBP` row then always see the LBP image, in
+#    training and at test; the mixed-token rows are unchanged (there LBP is a view of Eq. 7). Predict whether the
+#    `LBP` row gains or loses against `Original`. *Cost:* 38 new trainings (26 lab, 12 wild) ≈ 1¼–3 h on two
+#    workers.
+# 2. **Milder augmentation.** `augment_overrides={"crop_scale": [s, s]}` with s = crop / resize, the test
+#    transform's scale (48 / 54 ≈ 0.889 at the cpu geometry; the paper's 224 / 256 = 0.875), crops at a random
+#    place without rescaling — the paper's §4.2 wording, "center and randoms crop of 224×224" from 256×256. It
+#    replaces the chosen strength's crop in every augmented row. Does the augmentation row change? *Cost:* 49 new
+#    trainings (35 lab, 14 wild: every augmented row, `SMaTE − LBP` and the data-size block's `Augmentation` row)
+#    ≈ 1½–3¾ h on two workers.
+# 3. **More views.** `n_views=4` for Eq. 7: the mixed tokens then average six clips (the clip, four augmented views
+#    and the LBP view) instead of four. What should happen to the training loss at the start of training, and why?
+#    *Cost:* 24 new trainings (15 lab, 9 wild; the mixed-token rows and `SMaTE − LBP`), each slower than the full
+#    row's 8.3 / 10.7 s an epoch (two more views to augment and embed) ≥ 1¾ h on two workers.
 
-# %% jupyter={"source_hidden": true}
-# Hint for 3: with X = 1 the tokens are an average over N+1 clips — the more views, the further the mixed
-# tokens sit from any single clip's, so the early loss is higher and falls later; at test time the model sees
-# z_origin only. Count what the pipeline hands the model:
+# %% jupyter={"source_hidden": true, "outputs_hidden": true} tags=["solution"]
+# Solutions. 1 and 2 are measurements: run with the parameter and compare this notebook's tables with a run at the
+# defaults (the reference); this cell shows what this run used and the steps it measured.
+print(f"this run: lbp_mode={B['lbp_mode']!r}, AugmentConfig overrides {dict(B['augment_overrides']) or 'none'}, "
+      f"n_views={B['n_views']}")
+for block in ("table3", "table4"):
+    display(Markdown(f"**{block}: the steps of this run**")); display(tables[block][1])
+# 3. With X = 1 Eq. 7's tokens are the average over the clip and its views — the more views, the further the mixed
+#    tokens sit from any single clip's, so expect a higher early loss that falls later; at test time the model sees
+#    z_origin only. What the pipeline hands the model, and the first epochs' loss of this run's mixed-token rows:
 for n in (2, 4):
-    print(f"n_views={n}: views per clip {InputPipeline(base.data, ablations.row_preproc('Mixed-token embedding', {**B, 'n_views': n})).views_per_clip}")
+    pre = ablations.row_preproc("Mixed-token embedding", {**B, "n_views": n})
+    print(f"n_views={n}: views per clip {InputPipeline(base.data, pre).views_per_clip} → tokens averaged over "
+          f"{InputPipeline(base.data, pre).views_per_clip + 1} clips")
+mixed = frame[(frame["row"] == "Mixed-token embedding") & (frame["dataset"] == "lab")].drop_duplicates("key")
+for block, sub in mixed.groupby("block"):
+    first = [next(x for x in results if x["key"] == k)["history"][:3] for k in sub["key"]]
+    print(f"{block}, n_views={B['n_views']}: mean training loss of epochs 1–3 over {len(first)} lab runs: "
+          + ", ".join(f"{np.mean([h[i]['train_loss'] for h in first if len(h) > i]):.3f}"
+                      for i in range(max(len(h) for h in first))))

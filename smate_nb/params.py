@@ -39,7 +39,7 @@ from typing import Any
 __all__ = [
     "ParameterError", "validate", "check", "SPECS", "notebook_spec", "spec_for", "slug_of", "profile_folds",
     "Param", "Int", "Float", "Bool", "Str", "PathStr", "Optional", "ListOf", "DictOf", "Anything",
-    "Profile", "FoldList", "SeedList", "Seed", "ModelName", "Alpha",
+    "Profile", "FoldList", "SeedList", "Seed", "ModelName", "Alpha", "AugmentOverrides",
 ]
 
 _NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -586,6 +586,57 @@ def Alpha() -> Float:  # noqa: N802
     return Float(min=0, max=10, exclusive_min=True, note="TPE α; Eq. 10 breaks for α ≤ 0")
 
 
+class AugmentOverrides(DictOf):
+    """Fields of :class:`~smate_nb.preprocess.augment.AugmentConfig` to replace (``{"crop_scale": [0.9, 0.9]}``),
+    checked by building an ``AugmentConfig`` from them (lists count as tuples, as YAML gives them): an unknown
+    field, or a value the config refuses (``crop_scale`` outside ``0 < lo ≤ hi ≤ 1``, a probability outside
+    [0, 1], …), is refused with the config's reason. ``size`` is the run's crop, not a knob. A valid dict comes
+    back as the same object."""
+
+    def __init__(self) -> None:
+        super().__init__(Str(_augment_fields, what="an AugmentConfig field"), Anything(),
+                         example={"crop_scale": [0.875, 0.875]})
+
+    def convert(self, value, ctx):
+        out = super().convert(value, ctx)
+        from .preprocess.augment import AugmentConfig
+
+        try:
+            AugmentConfig(size=64, **{k: tuple(v) if isinstance(v, list) else v for k, v in out.items()})
+        except (TypeError, ValueError) as err:
+            raise _Invalid(str(err)) from None
+        return out
+
+    def describe(self, ctx):
+        return f"a dict of AugmentConfig fields to replace ({', '.join(_augment_fields())}) → their values"
+
+
+def _augment_fields() -> list[str]:
+    from dataclasses import fields
+
+    from .preprocess.augment import AugmentConfig
+
+    return [f.name for f in fields(AugmentConfig) if f.name != "size"]
+
+
+def _lbp_modes() -> list[str]:
+    from .engine.specs import LBP_MODES
+
+    return list(LBP_MODES)
+
+
+def _tpe_readings() -> list[str]:
+    from .model.position import TPE_MODES
+
+    return list(TPE_MODES)
+
+
+def _baseline_families() -> list[str]:
+    from .experiments.comparison import BASELINES
+
+    return list(BASELINES)
+
+
 def _temporal_positions() -> list[str]:
     from .model.position import TEMPORAL_POSITIONS
 
@@ -674,6 +725,8 @@ SPECS: dict[str, dict[str, Param]] = {
         mode_folds=Optional(FoldList(), none_means="the study's every-reading folds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
         length_factors=ListOf(Float(min=1, exclusive_min=True, max=8), min_len=1, example=[1.5, 2.0]),
+        tpe_mode=Optional(Str(_tpe_readings, what="a TPE reading"),
+                          none_means="the reading chosen on the calibration fold"),
         init=ViTCheckpoint(),
         retrain=Bool(),
     ),
@@ -682,6 +735,8 @@ SPECS: dict[str, dict[str, Param]] = {
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
         init=ViTCheckpoint(),
+        scratch_families=ListOf(Str(_baseline_families, what="a CNN family"), unique=True, example=["C3D"]),
+        shuffle_test_frames=Bool(),
         retrain=Bool(),
     ),
     "summary": notebook_spec(),
@@ -690,6 +745,9 @@ SPECS: dict[str, dict[str, Param]] = {
         wild_seeds=Optional(SeedList(), none_means="the study's seeds for the profile"),
         epochs=Optional(Int(min=1), none_means="the study's fine-tuning epochs"),
         init=ViTCheckpoint(),
+        lbp_mode=Str(_lbp_modes),
+        augment_overrides=AugmentOverrides(),
+        n_views=Optional(Int(min=1), none_means="the study's augmented views of Eq. 7"),
         retrain=Bool(),
     ),
 }

@@ -4,6 +4,7 @@ import json
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -399,3 +400,17 @@ def test_a_stored_run_is_scored_again_at_another_clip_length(tmp_path, monkeypat
     assert same[1].tolist() == r["predictions"]["y_pred"]                    # the final weights, reloaded
     longer, _ = evaluation.load_trained(r, tmp_path, num_frames=16)
     assert longer.config.num_frames == 16 and longer.temporal_position.length == 8
+
+
+def test_frames_shuffled_permutes_each_clip_the_same_way_on_every_read():
+    from smate_nb.engine.evaluation import FramesShuffled
+
+    clips = [(np.arange(8 * 2 * 2 * 1, dtype=np.uint8).reshape(8, 2, 2, 1) + 10 * i, i) for i in range(3)]
+    shuffled = FramesShuffled(clips, seed=4)
+    assert len(shuffled) == 3
+    for i, (clip, label) in enumerate(clips):
+        a, lab = shuffled[i]
+        order = torch.randperm(8, generator=torch.Generator().manual_seed(4 + i))      # the documented order
+        assert lab == label and torch.equal(a, torch.as_tensor(clip)[order])
+        assert torch.equal(a, shuffled[i][0])                                          # the same on every read
+        assert not torch.equal(a, torch.as_tensor(clip))                               # and not the identity here

@@ -251,6 +251,25 @@ def test_table6_families_start_alike_and_choose_their_preprocessing_by_one_rule(
     assert ch["C3D"] == "LBP"                       # a tie goes to the simpler option
     assert ch["CNN-RNN"] == "Original"              # a collapsed run cannot win, however high its WAR
     assert ch["frame CNN"] == "Original" and ch["families_untrained"] == ["frame CNN"]
+    assert ch["margin_families"]["C3D"] == "+0.0 WAR points over 'Crop, flip, rotate, color jitter' (one calibration fold)"
+
+
+def test_table6_can_take_a_familys_head_start_away():
+    from smate_nb.experiments import comparison
+
+    fam = {"C3D": "LBP", "CNN-RNN": "Original", "frame CNN": "Original"}
+    default = comparison.comparison_study("cpu", CHOICES, fam)
+    scratch = comparison.comparison_study("cpu", CHOICES, fam, scratch_families=["C3D"])
+    c3d = scratch.select(block="measured", row="C3D")
+    assert c3d and {r.config.model.init for r in c3d} == {"scratch"} and {r.label("start") for r in c3d} == {"scratch"}
+    # only the model's start changes: same preprocessing, budget and replicates; every other row untouched
+    before = default.select(block="measured", row="C3D")
+    assert [(r.config.preproc, r.config.optim, r.config.data) for r in c3d] == \
+        [(r.config.preproc, r.config.optim, r.config.data) for r in before]
+    others = lambda st: sorted(r.config.key() for r in st.runs if r.label("row") != "C3D")  # noqa: E731
+    assert others(scratch) == others(default) and scratch.parameters["scratch_families"] == ["C3D"]
+    with pytest.raises(ValueError, match="not CNN families"):
+        comparison.comparison_study("cpu", CHOICES, fam, scratch_families=["SMaTE"])
 
 
 def test_study_runs_stage_by_stage(monkeypatch):

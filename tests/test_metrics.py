@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from smate_nb.metrics import (VERDICTS, verdict, bootstrap_ci, clip_paired_test, confusion_matrix, mean_std,
-                              minimum_detectable_difference, paired_comparison, per_class_recall, sign_test,
-                              summarize, uar, war)
+from smate_nb.metrics import (VERDICTS, verdict, bootstrap_ci, clip_bootstrap, clip_paired_test, confusion_matrix,
+                              mean_std, minimum_detectable_difference, paired_comparison, per_class_recall,
+                              sign_test, summarize, uar, war)
 
 
 def test_hand_computed_metrics():
@@ -159,3 +159,18 @@ def test_clip_paired_test_rejects_what_it_cannot_pair():
         clip_paired_test([], [], [])
     with pytest.raises(ValueError, match="level and power"):
         minimum_detectable_difference(1.0, power=1.0)
+
+
+def test_clip_bootstrap_takes_any_per_clip_contrast():
+    rng = np.random.default_rng(5)
+    a = [list((rng.random(28) < 0.7).astype(int)) for _ in range(4)]
+    b = [list((rng.random(28) < 0.5).astype(int)) for _ in range(4)]
+    direct = clip_bootstrap([np.subtract(x, y) for x, y in zip(a, b)], list(range(4)), n_boot=3000, seed=2)
+    paired = clip_paired_test(a, b, list(range(4)), n_boot=3000, seed=2)
+    assert {k: paired[k] for k in direct} == direct                 # the 0 / 1 test is this bootstrap on a − b
+    # a difference of two differences (the length generalisation's "loss of A − loss of B") lies in [−2, 2]
+    contrast = [np.subtract(x, y) - np.subtract(y, x) for x, y in zip(a, b)]
+    c = clip_bootstrap(contrast, list(range(4)), n_boot=3000)
+    assert c["mean_diff"] == pytest.approx(2 * paired["mean_diff"]) and c["se"] == pytest.approx(2 * paired["se"], rel=0.1)
+    with pytest.raises(ValueError, match="finite"):
+        clip_bootstrap([[0.5, np.nan]], [0])

@@ -336,3 +336,48 @@ def test_every_type_has_a_valid_example_and_refuses_its_bad_example():
 def test_long_values_are_shortened_in_the_message():
     msg = str(error_of("cost_by_crop", {"crops": "x" * 1000}))
     assert len(msg) < 2000 and re.search(r"'x+ …", msg)
+
+
+# --- the exercises' switches (notebooks 04–06) -------------------------------------------------------------------
+
+def test_augment_overrides_are_checked_by_building_the_augment_config():
+    p = P.AugmentOverrides()
+    ok = {"crop_scale": [0.875, 0.875], "flip_p": 0.0, "angles": [2.0]}
+    assert convert(p, ok) is ok and convert(p, {}) == {}
+    assert convert(p, p.example({})) == p.example({})
+    for bad in ({"crop_scale": [0.9, 0.5]}, {"crop_scale": "abc"}, {"flip_p": 1.5}, {"size": 64}, {"no_such": 1},
+                {"fill": "mirror"}, '{"crop_scale": [0.9, 0.9]}', [("flip_p", 0.0)]):
+        assert refused(p, bad), bad
+    with pytest.raises(P._Invalid, match="crop_scale must satisfy"):
+        convert(p, {"crop_scale": [0.9, 0.5]})
+    with pytest.raises(P._Invalid, match="'no_such' is not a valid choice"):
+        convert(p, {"no_such": 1})
+    assert "crop_scale" in p.describe({}) and "size" not in p.describe({}).split("(")[1]
+
+
+@pytest.mark.parametrize("notebook, good, bad", [
+    ("position_encodings", {"tpe_mode": "broadcast"}, {"tpe_mode": "literal"}),
+    ("progressive_preprocessing", {"lbp_mode": "input", "n_views": 4, "augment_overrides": {"flip_p": 0.0}},
+     {"lbp_mode": "sometimes", "n_views": 0, "augment_overrides": {"jitter_p": 2}}),
+    ("comparison", {"scratch_families": ["C3D", "frame CNN"], "shuffle_test_frames": True},
+     {"scratch_families": ["ResNet"], "shuffle_test_frames": "maybe"}),
+])
+def test_the_exercise_switches_are_validated(notebook, good, bad):
+    assert validate(notebook, {"profile": "cpu", **good}) == {"profile": "cpu", **good}
+    err = error_of(notebook, {"profile": "cpu", **bad})
+    assert err.names == [n for n in P.SPECS[notebook] if n in bad]          # every wrong switch, in spec order
+    assert refused(P.SPECS["comparison"]["scratch_families"], ["C3D", "C3D"])        # no repeats
+
+
+def test_the_exercise_switches_at_their_defaults_change_no_run():
+    """Notebook 05 passes lbp_mode="replace", n_views=None and (augment_overrides {} →) None to the study: the same
+    runs, the same keys, as without them; a switch that is set changes the rows' keys."""
+    from smate_nb.experiments import ablations
+
+    choices = {"tpe_mode": "direction", "tpe_v1_alpha": 1.0, "tpe_v1_normalized": False, "tpe_v2_alpha": 0.5,
+               "tpe_v2_normalized": True, "epochs": 1, "augment_overrides": ()}
+    keys = lambda st: [r.config.key() for r in st.runs]  # noqa: E731
+    plain = keys(ablations.preprocessing_study("smoke", choices))
+    assert keys(ablations.preprocessing_study("smoke", choices, lbp_mode="replace", n_views=None,
+                                              augment_overrides=None)) == plain
+    assert keys(ablations.preprocessing_study("smoke", choices, lbp_mode="input")) != plain

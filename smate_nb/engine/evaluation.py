@@ -129,14 +129,35 @@ def load_trained(result: dict[str, Any], root: Any = None, device: torch.device 
     return model.to(dev).eval(), config
 
 
-def evaluate_run(result: dict[str, Any], *, num_frames: int | None = None, root: Any = None,
-                 device: torch.device | str = "cpu", progress: bool = False) -> dict[str, Any]:
-    """Score a stored run again on its test set — at another clip length for length generalisation.
+class FramesShuffled(Dataset):
+    """The clips of ``dataset`` with their frames in a fixed random order: clip ``i`` permuted by
+    ``randperm(T)`` seeded with ``seed + i`` (the same order on every read). Items as the wrapped dataset's,
+    ``(uint8 [T, H, W, C], label)``."""
+
+    def __init__(self, dataset: Dataset, seed: int = 0):
+        self.dataset, self.seed = dataset, int(seed)
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> tuple[Any, ...]:
+        clip, *rest = self.dataset[i]
+        clip = torch.as_tensor(np.asarray(clip))
+        order = torch.randperm(clip.shape[0], generator=torch.Generator().manual_seed(self.seed + i))
+        return (clip[order], *rest)
+
+
+def evaluate_run(result: dict[str, Any], *, num_frames: int | None = None, shuffle_frames: int | None = None,
+                 root: Any = None, device: torch.device | str = "cpu", progress: bool = False) -> dict[str, Any]:
+    """Score a stored run again on its test set — at another clip length for length generalisation, or with
+    each test clip's frames shuffled (does the model use their order?).
 
     With ``num_frames`` the test clips are sampled with that many frames (same stride and ending policies,
     so the clip spans the same part of each sequence, more densely) and the model is rebuilt for them
-    (:func:`load_trained`). Returns :func:`smate_nb.metrics.summarize` of the predictions plus
-    ``num_frames`` and ``temporal_tokens``.
+    (:func:`load_trained`). With ``shuffle_frames`` (a seed) every test clip's frames are permuted
+    (:class:`FramesShuffled`) before the test transform. Returns :func:`smate_nb.metrics.summarize` of the
+    predictions plus ``num_frames``, ``temporal_tokens``, ``shuffle_frames`` and ``predictions`` (``{"y_true",
+    "y_pred"}`` lists in test order, for the clip-level decision rule).
     """
     from .data import load_data
     from .device import resolve_device
@@ -144,8 +165,11 @@ def evaluate_run(result: dict[str, Any], *, num_frames: int | None = None, root:
     model, config = load_trained(result, root, device, num_frames)
     d = config.data.__class__(**{**config.data.__dict__, "num_frames": num_frames or config.data.num_frames})
     _, tests, classes = load_data(d, progress=progress)
-    y_true, y_pred = predict(model, tests[d.test_starts[0]], d, resolve_device(device), config.optim.eval_batch_size,
-                             pre=config.preproc)
+    test = tests[d.test_starts[0]]
+    if shuffle_frames is not None:
+        test = FramesShuffled(test, shuffle_frames)
+    y_true, y_pred = predict(model, test, d, resolve_device(device), config.optim.eval_batch_size, pre=config.preproc)
     out = summarize(y_true, y_pred, classes, seed=config.seed)
-    out.update(num_frames=d.num_frames, temporal_tokens=getattr(model.config, "grid", (None,))[0])
+    out.update(num_frames=d.num_frames, temporal_tokens=getattr(model.config, "grid", (None,))[0],
+               shuffle_frames=shuffle_frames, predictions={"y_true": y_true.tolist(), "y_pred": y_pred.tolist()})
     return out

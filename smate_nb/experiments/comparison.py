@@ -21,7 +21,7 @@ not choose. The table says what each row started from and used.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..config import get_profile
 from . import Run, Study
@@ -131,10 +131,20 @@ def calibrate_families(profile: str, choices: dict[str, Any], *, workers: int | 
 
 
 def comparison_study(profile: str, choices: dict[str, Any], family_choices: dict[str, Any] | None = None,
-                     **budget_overrides: Any) -> Study:
+                     scratch_families: Sequence[str] = (), **budget_overrides: Any) -> Study:
     """Tables 1 and 6 on the ablations' replicates. ``choices``: the ablations' calibration choices (so the
     SMaTE and baseline rows are the ablations' own runs); ``family_choices``: :func:`choose_preprocessing`'s
-    (default: every CNN family ``Original``)."""
+    (default: every CNN family ``Original``); ``scratch_families``: CNN families (of :data:`BASELINES`) whose
+    reported runs start from random weights instead of from their stand-in (label ``start``: ``scratch``; their
+    preprocessing stays ``family_choices``').
+
+    Raises:
+        ValueError: a name in ``scratch_families`` that is not a CNN family.
+    """
+    unknown = [f for f in scratch_families if f not in BASELINES]
+    if unknown:
+        raise ValueError(f"comparison_study: scratch_families {unknown} are not CNN families; choose from "
+                         f"{list(BASELINES)}")
     p = get_profile(profile)
     b = ablations.chosen_budget(profile, choices, budget_overrides)
     pos = ablations.position_study(profile, choices, **budget_overrides)
@@ -154,9 +164,11 @@ def comparison_study(profile: str, choices: dict[str, Any], family_choices: dict
     for row in BASELINES:
         option = fam.get(row, FAMILY_OPTIONS[0])
         arch = _arch(profile, row)
-        fam_start = ("scratch" if family_pretraining(profile, b, arch) is None
-                     else start.replace("the stand-in", f"a {arch} stand-in"))
+        scratch = row in scratch_families or family_pretraining(profile, b, arch) is None
+        fam_start = "scratch" if scratch else start.replace("the stand-in", f"a {arch} stand-in")
         bases = {d: _family_base(profile, b, d, arch) for d in ("lab", "wild")}
+        if scratch:
+            bases = {d: c.replace(model={"init": "scratch"}) for d, c in bases.items()}
         for dataset, fold, seed in ablations._replicates(profile, b):
             base = bases[dataset]
             data = {"test_fold": fold} if dataset == "lab" else {}
@@ -165,6 +177,7 @@ def comparison_study(profile: str, choices: dict[str, Any], family_choices: dict
                                   ("seed", seed), ("row", row), ("block", "measured"),
                                   ("preprocessing", OPTION_WORDS[option]), ("start", fam_start), ("stage", 1))))
     params = {"profile": profile, **b, "choices": choices, "family_choices": fam,
+              "scratch_families": list(scratch_families),
               "epochs": ablations.fine_tuning_epochs(b), "start": start,
               "family_options": [OPTION_WORDS[o] for o in FAMILY_OPTIONS]}
     return Study("comparison", profile, params, tuple(runs), dict(pos.choices))
