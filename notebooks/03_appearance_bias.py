@@ -316,9 +316,11 @@ elif len(higher):
 else:
     lines.append(f"**Not resolved.** None of the {n_cells} comparisons with the `original` model has an "
                  f"interval that excludes 0 with {len(S['folds'])} folds × {len(S['seeds'])} seeds.")
-lines.append(f"At this size ({int(paired['clips'].iloc[0])} test clips per comparison) the rule detects a true "
-             f"difference of about {paired['MDD (pts)'].median():.1f} WAR points (median MDD); differences "
-             "smaller than that stay unresolved whatever their sign.")
+mdd = pd.to_numeric(paired["MDD (pts)"], errors="coerce").median()   # "—": no clip differed, no MDD
+if np.isfinite(mdd):
+    lines.append(f"At this size ({int(paired['clips'].iloc[0])} test clips per comparison) the rule detects a true "
+                 f"difference of about {mdd:.1f} WAR points (median MDD); differences smaller than that stay "
+                 "unresolved whatever their sign.")
 spread = among.max() - among.min() if len(among) else float("nan")
 lines.append(f"The shifted training sets are close to one another (mean WAR over all test sets "
              + ", ".join(f"{k} {v:.1f}" for k, v in among.items())

@@ -90,7 +90,8 @@ from smate_nb.engine.data import load_data
 from smate_nb.engine.evaluation import evaluate_run, load_trained
 from smate_nb.engine.inputs import prepare_inputs
 from smate_nb.experiments import ablations
-from smate_nb.experiments.tables import bar_figure, fmt_ci, fmt_mean_std, health_verdict, paired_table, summary_table
+from smate_nb.experiments.tables import (bar_figure, comparison_columns, fmt_mean_std, health_verdict, paired_table,
+                                        summary_table)
 from smate_nb.metrics import clip_bootstrap, verdict
 from smate_nb.report import Report
 
@@ -312,9 +313,8 @@ for row in ("TPE-v1", "TPE-v2", "none"):
                 for f in folds]
     c = clip_bootstrap(contrast, [at[(row, 1.0)].loc[f, "test clips"] for f in folds])
     c = {**c, **{k: 100 * c[k] for k in ("mean_diff", "se", "ci_low", "ci_high", "mdd")}}
-    gen_rows.append({"comparison": f"loss of learned − loss of {row}, 1× → {top}×", "pairs": c["pairs"],
-                     "clips": c["clips"], "mean Δ (pts)": round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
-                     "MDD (pts)": round(c["mdd"], 1), "p (bootstrap)": round(c["p_value"], 3),
+    gen_rows.append({"comparison": f"loss of learned − loss of {row}, 1× → {top}×",
+                     **comparison_columns(c, "mean Δ (pts)"),
                      "paper": "TPE generalises for time (claim, no number)" if row != "none" else "—",
                      "verdict": (health_verdict(lab_t2, ["learned", row]) or verdict(c, 1.0)) if row != "none" else "—"})
 length_paired = pd.DataFrame(gen_rows)

@@ -248,7 +248,8 @@ def clip_bootstrap(differences: Sequence[Sequence[float]], test_sets: Sequence[H
         n_boot, level, power, seed: as in :func:`clip_paired_test`.
     Returns:
         ``{"pairs", "test_sets", "clips", "mean_diff", "se", "ci_low", "ci_high", "p_value", "mdd"}`` (the
-        value's unit; the interval NaN for a single clip).
+        value's unit; the interval NaN for a single clip; the MDD NaN where the bootstrap has no spread — no clip
+        differs — since nothing then says how large a difference this size could resolve).
     Raises:
         ValueError: no replicate, a count of test-set ids that differs, an empty or non-1-D replicate, a
             non-finite value, or replicates of one test set with different clip counts.
@@ -285,7 +286,8 @@ def clip_bootstrap(differences: Sequence[Sequence[float]], test_sets: Sequence[H
     p = min(1.0, 2 * min(float((stats <= 0).mean()), float((stats >= 0).mean())))
     return {"pairs": len(differences), "test_sets": len(mats), "clips": int(sum(m.shape[1] for m in mats)),
             "mean_diff": est, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
-            "mdd": minimum_detectable_difference(se, level, power)}
+            # no clip that differs → no spread to scale: the MDD is unknown, not 0 (everything would be "detectable")
+            "mdd": minimum_detectable_difference(se, level, power) if se > 0 else math.nan}
 
 def verdict(comparison: dict, paper_diff: float) -> str:
     """*as the paper* / *opposite* / *not resolved at this budget* for a :func:`clip_paired_test` (the decision

@@ -66,8 +66,11 @@ def verdict_counts(table: pd.DataFrame) -> pd.Series:
 def _mdd(r: Any) -> str:
     """``"; MDD 7.9"`` from a paired table's line (the decision rule's minimum detectable difference), or ``""``
     for a table written before the rule printed it."""
-    v = r.get("MDD (pts)") if hasattr(r, "get") else None
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"; MDD {float(v):.1f}"
+    try:
+        v = float(r.get("MDD (pts)"))                   # "—" (no clip differed) or absent → no MDD to print
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(v) else f"; MDD {v:.1f}"
 
 
 def _judged(ours: str, table_verdict: Any) -> tuple[str, str]:

@@ -125,11 +125,13 @@ def clip_comparison(candidate: pd.DataFrame, reference: pd.DataFrame, on: Sequen
 
 def comparison_columns(c: dict[str, Any], delta_name: str = "mean Δ WAR (pts)") -> dict[str, Any]:
     """The columns every paired table shows for a :func:`clip_comparison` (its Δ under ``delta_name``): pairs,
-    clips, Δ, 95 % CI, the minimum detectable difference, the bootstrap p and the replicates' better / equal /
-    worse."""
-    return {"pairs": c["pairs"], "clips": c["clips"], delta_name: round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
-            "MDD (pts)": round(c["mdd"], 1), "p (bootstrap)": round(c["p_value"], 3),
-            "better / equal / worse": f"{c['better']} / {c['equal']} / {c['worse']}"}
+    clips, Δ, 95 % CI, the minimum detectable difference ("—" where no clip differs), the bootstrap p and the
+    replicates' better / equal / worse."""
+    out = {"pairs": c["pairs"], "clips": c["clips"], delta_name: round(c["mean_diff"], 2), "95 % CI": fmt_ci(c),
+           "MDD (pts)": round(c["mdd"], 1) if np.isfinite(c["mdd"]) else "—", "p (bootstrap)": round(c["p_value"], 3)}
+    if "better" in c:                                   # clip_comparison's replicate counts (not clip_bootstrap's)
+        out["better / equal / worse"] = f"{c['better']} / {c['equal']} / {c['worse']}"
+    return out
 
 
 def summary_table(frame: pd.DataFrame, rows: Sequence[str], paper_values: dict | None = None,
@@ -182,7 +184,8 @@ def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], paper_va
             out.append({"dataset": _NAMES.get(dataset, dataset), "comparison": f"{cand} − {ref}",
                         **comparison_columns(c),
                         "paper Δ (pts)": "—" if pdiff is None else f"{pdiff:+.2f}",
-                        "paper Δ ≥ MDD": "—" if pdiff is None else ("yes" if abs(pdiff) >= c["mdd"] else "no"),
+                        "paper Δ ≥ MDD": "—" if pdiff is None or not np.isfinite(c["mdd"])
+                        else ("yes" if abs(pdiff) >= c["mdd"] else "no"),
                         "verdict": health_verdict(sub, [cand, ref], c["index"])
                         or ("—" if not pdiff else verdict(c, pdiff))})
     return pd.DataFrame(out)
