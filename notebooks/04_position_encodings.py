@@ -127,7 +127,12 @@ Markdown(f"**Chosen:** TPE reading `{choices.get('tpe_mode_chosen_on_calibration
          f"α = {choices['tpe_v1_alpha']}; TPE-v2 α = {choices['tpe_v2_alpha']} "
          f"({'normalised' if choices['tpe_v2_normalized'] else 'printed'} Eq. 10)."
          + (f" **This run reads TPE as `{choices['tpe_mode']}` (parameter `tpe_mode`), not as chosen.**"
-            if "tpe_mode_chosen_on_calibration" in choices else ""))
+            if "tpe_mode_chosen_on_calibration" in choices else "")
+         + f"\n\nEach choice rests on one run per candidate on the {int(cal['n_test'].iloc[0])} clips of one "
+         f"calibration fold — its lead over the runner-up: reading {choices['margin_tpe_mode']}; TPE-v1 α "
+         f"{choices['margin_tpe_v1_alpha']}; TPE-v2 α {choices['margin_tpe_v2_alpha']}. A lead of a clip or two "
+         "is no evidence that the chosen candidate is better, only a rule that made the choice before any "
+         "reported run.")
 
 # %% [markdown]
 # ## 2 · The trainings

@@ -106,6 +106,7 @@ B = ablations.chosen_budget(profile, choices, row_overrides)
 print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold {B['calibration_fold']}), wild seeds "
       f"{list(B['wild_seeds'])}, {B['epochs']} fine-tuning epochs ({choices['epochs_rule']}); TPE-v2 as `{choices['tpe_mode']}`, α = "
       f"{choices['tpe_v2_alpha']}; augmentation strength `{choices['augment_strength']}`"
+      + (f" ({choices['margin_augment_strength']})" if "margin_augment_strength" in choices else "")
       + (f" with {dict(augment_overrides)} (parameter)" if augment_overrides else "")
       + f" → AugmentConfig overrides {dict(B['augment_overrides']) or 'none'}; lbp_mode `{B['lbp_mode']}`, "
       f"{B['n_views']} augmented views of Eq. 7; lab knobs {dict(B['lab_knobs'])}, "

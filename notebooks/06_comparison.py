@@ -96,8 +96,10 @@ report.table(fam_table, "family_calibration", caption="Calibration fold: each CN
              "with each preprocessing option (never reported); the choice per family is made from these only",
              meta={"family_choices": family_choices})
 display(fam_table.pivot_table(index="row", columns="option", values="WAR"))
-display(Markdown("**Chosen preprocessing:** " + "; ".join(f"{row}: {comparison.OPTION_WORDS[family_choices[row]]}"
-                                                         for row in comparison.BASELINES)))
+display(Markdown("**Chosen preprocessing:** " + "; ".join(
+    f"{row}: {comparison.OPTION_WORDS[family_choices[row]]} ({family_choices.get('margin_families', {}).get(row, '—')})"
+    for row in comparison.BASELINES) + ". Each rests on one run per option on one calibration fold; a lead of a "
+    "clip or two is a rule's choice, not evidence that the option is better."))
 study = comparison.comparison_study(profile, choices, family_choices, scratch_families=scratch_families, **overrides)
 print(f"profile {profile}: lab folds {list(study.parameters['report_folds'])}, wild seeds "
       f"{list(study.parameters['wild_seeds'])}, {study.parameters['epochs']} fine-tuning epochs for every row; "
