@@ -388,3 +388,14 @@ def test_calibration_choices_state_their_margin_in_clips():
     assert ablations.clip_margin({"paper": 40.0, "mild": 50.0}, "paper", 10).startswith("-1.0 clips of 10")
     assert ablations.clip_margin({"only": 1.0}, "only", 28) == "no alternative"
     assert ablations.clip_margin({"a": 60.0, "b": 50.0}, "a", 0) == "+10.0 WAR points over 'b' (one calibration fold)"
+
+
+def test_the_margins_count_the_candidates_clips_not_the_stand_ins():
+    # the calibration frame starts with the stand-in pretraining, scored on 224 held-out clips; the candidates on 28
+    pre = {"block": "pretraining", "row": "stand-in", "WAR": 100.0, "n_test": 224}
+    rows = [{"block": "mode", "row": k, "mode": m, "alpha": 1.0, "normalized": False, "WAR": w, "n_test": 28}
+            for k in ("tpe_v1", "tpe_v2") for m, w in (("direction", 100 * 20 / 28), ("attention_bias", 100 * 22 / 28))]
+    c = ablations.choose(pd.DataFrame([pre, *rows]))
+    assert c["tpe_mode"] == "attention_bias"
+    assert c["margin_tpe_mode"] == "+2.0 clips of 28 over 'direction' (one calibration fold)"
+    assert c["margin_tpe_v1_alpha"] == "no alternative"          # one α in that reading: nothing to beat

@@ -541,9 +541,11 @@ def choose(frame: Any) -> dict[str, Any]:
     m = frame[frame["block"] == "mode"].groupby("mode")["WAR"].mean()
     mode = sorted(m.index, key=lambda k: (-m[k], _MODE_ORDER[k]))[0]
     cand = frame[(frame["block"].isin(["mode", "alpha"])) & (frame["mode"] == mode)]
-    n_test = int(frame["n_test"].iloc[0]) if "n_test" in frame and len(frame) else 0
+    def n_test(rows: Any) -> int:          # the candidates' test clips (not the stand-in's held-out ones)
+        return int(rows["n_test"].iloc[0]) if "n_test" in rows and len(rows) else 0
+
     out: dict[str, Any] = {"tpe_mode": mode, "evidence_mode": {k: float(v) for k, v in m.items()},
-                           "margin_tpe_mode": clip_margin(m.to_dict(), mode, n_test),
+                           "margin_tpe_mode": clip_margin(m.to_dict(), mode, n_test(frame[frame["block"] == "mode"])),
                            "augment_strength": strength, "augment_overrides": STRENGTHS[strength],
                            "evidence_strength": {} if not len(aug) else
                            {k: float(v) for k, v in aug.groupby("strength")["WAR"].mean().items()}}
@@ -556,9 +558,9 @@ def choose(frame: Any) -> dict[str, Any]:
         out[f"evidence_{kind}"] = {f"α={r['alpha']}{' normalised' if r['normalized'] else ''}": float(r["WAR"])
                                    for _, r in sub.iterrows()}
         chosen = f"α={best['alpha']}{' normalised' if best['normalized'] else ''}"
-        out[f"margin_{kind}_alpha"] = clip_margin(out[f"evidence_{kind}"], chosen, n_test)
+        out[f"margin_{kind}_alpha"] = clip_margin(out[f"evidence_{kind}"], chosen, n_test(sub))
     if out["evidence_strength"]:
-        out["margin_augment_strength"] = clip_margin(out["evidence_strength"], strength, n_test)
+        out["margin_augment_strength"] = clip_margin(out["evidence_strength"], strength, n_test(aug))
     return out
 
 
