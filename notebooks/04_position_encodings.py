@@ -421,8 +421,9 @@ Markdown("\n\n".join(lines))
 #
 # 1. **The literal reading on your own.** `tpe_mode="broadcast"`: the TPE rows of Table 2 (and the α block) read
 #    TPE literally, one scalar added to every channel. Predict Table 2 before it finishes. *Cost:* 20 new
-#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused) ≈ 77 training-minutes, ≈ 40 min on
-#    two workers.
+#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused); the reference run of 2026-12-04
+#    measured ≈ 124 s per lab and ≈ 177 s per wild 60-epoch training with two at once — ≈ 47 training-minutes,
+#    ≈ 25 min on two workers.
 # 2. **A harsher length test.** `length_factors=[3.0, 4.0]`: which encoding degrades first, and why can the learned
 #    table not do better than interpolation? *Cost:* no training — every stored lab model of Table 2 is scored
 #    again on its test clips at each factor.
