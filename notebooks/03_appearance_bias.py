@@ -79,7 +79,7 @@ from smate_nb.data.clips import sample_indices
 from smate_nb.engine.data import load_data
 from smate_nb.experiments import appearance_bias
 from smate_nb.experiments.tables import DECISION_RULE, clip_comparison, comparison_columns, health_verdict
-from smate_nb.metrics import mean_std
+from smate_nb.metrics import is_invalid, mean_std
 from smate_nb.report import Report
 from smate_nb.teaching import show_source
 
@@ -306,7 +306,23 @@ lines = []
 if profile == "smoke":
     lines.append("*This is the `smoke` profile: every model trained for seconds on a handful of people, so the numbers "
                  "below are at chance by design and say nothing about the paper.*")
-if len(higher) == n_cells:
+bad = paired[paired["verdict"].map(is_invalid)]
+if len(bad):
+    lines.append(f"**Invalid: no verdict.** {len(bad)} of {n_cells} comparisons involve runs that did not train — "
+                 f"{bad['verdict'].iloc[0].removeprefix('invalid: ')}. Their differences are shown above but "
+                 f"judge nothing: a model stopped before it converged says how fast it learns, not what its "
+                 "training set teaches (the run-health labels, `smate_nb.engine.health`).")
+    runs_ = frame.drop_duplicates("key")
+    fit = runs_.groupby("train set")["train accuracy"].mean()
+    ok = runs_.groupby("train set")["health"].apply(lambda h: (h == "trained").mean())
+    if ok.drop("original", errors="ignore").eq(1).all() and ok.get("original", 1) < 1:
+        lines.append(f"Only the `original` runs did not train: they reach {fit['original']:.1f} % on their own "
+                     f"training clips against {fit.drop('original').min():.1f} % or more for the shifted sets. In "
+                     f"`{train_set_mode}` mode " + ("a shifted training set holds twice the clips, so at the same "
+                     "epochs it also gets twice the optimisation steps; `train_set_mode=\"replace\"` or more "
+                     "epochs would remove that difference." if train_set_mode == "add" else "the training sets "
+                     "are the same size, so more epochs are what would let `original` converge."))
+elif len(higher) == n_cells:
     lines.append(f"**As the paper.** Every model that also learned from shifted starts scored higher than the "
                  f"`original` model on every test set ({n_cells} of {n_cells} comparisons higher: every interval above 0), "
                  "including the shifted test sets that mimic an appearance bias.")
@@ -334,8 +350,9 @@ if by_subject is not None and len(by_subject):
     g = by_subject.groupby(["train set", "subjects"])["WAR"].mean().unstack()
     if {"resting offset", "neutral at rest"} <= set(g.columns) and "original" in g.index:
         gap = g.loc["original", "neutral at rest"] - g.loc["original", "resting offset"]
-        lines.append(f"For the `original` model, subjects with a resting-expression offset score {gap:+.1f} points "
-                     "below those neutral at rest (mean over test sets): the appearance bias the study is about.")
+        lines.append(f"For the `original` model, subjects with a resting-expression offset score {gap:.1f} points "
+                     f"{'below' if gap >= 0 else 'above'} those neutral at rest (mean over test sets)"
+                     + (": the appearance bias the study is about." if gap > 0 else "."))
 Markdown("\n\n".join(lines) + f"\n\n(profile `{profile}`; {len(S['folds'])} folds × {len(S['seeds'])} seeds.)")
 
 # %% [markdown]

@@ -381,10 +381,25 @@ def _notebook_hash(nb_path: Path) -> str:
     return hashlib.sha256(json.dumps(src, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _stamp_inputs(nb_path: Path, parameters: dict[str, Any], package_dir: Path | None = None) -> dict[str, Any]:
-    """What a result depends on: the notebook, its parameters (not where the reports go) and the package source."""
-    inputs = {"notebook": _notebook_hash(nb_path), "package": package_hash(package_dir),
-              "parameters": {k: v for k, v in parameters.items() if k != "reports_root"}}
+#: Notebooks that read what the other notebooks of their profile wrote (the summary reads every table, the
+#: overview the executed copies' costs): they are out of date when another notebook's successful run changed.
+READS_OTHER_NOTEBOOKS = ("00_overview", "08_summary")
+
+
+def _stamp_inputs(nb_path: Path, parameters: dict[str, Any], package_dir: Path | None = None,
+                  profile_dir: Path | None = None) -> dict[str, Any]:
+    """What a result depends on: the notebook, its parameters (not where the reports go) and the package source;
+    for a notebook of :data:`READS_OTHER_NOTEBOOKS`, also the stamp of every other notebook's last successful
+    run under ``profile_dir`` (``upstream``)."""
+    inputs: dict[str, Any] = {"notebook": _notebook_hash(nb_path), "package": package_hash(package_dir),
+                              "parameters": {k: v for k, v in parameters.items() if k != "reports_root"}}
+    if nb_path.stem in READS_OTHER_NOTEBOOKS and profile_dir is not None:
+        upstream = {}
+        for stamp_file in sorted((Path(profile_dir) / "executed").glob("*.json")):
+            prev = _read_json(stamp_file) or {}
+            if stamp_file.stem != nb_path.stem and prev.get("status") == "ok":
+                upstream[stamp_file.stem] = prev.get("stamp")
+        inputs["upstream"] = upstream
     return json.loads(json.dumps(inputs, sort_keys=True, default=str))   # as the stamp file will hold it
 
 
@@ -412,7 +427,8 @@ def check_done(nb_path: Path, profile_dir: Path, inputs: dict[str, Any]) -> tupl
         return False, "its stamp comes from an older runner (no record of the package source)"
     old = prev["inputs"]
     for key, what in (("notebook", "notebook changed"), ("parameters", "parameters changed"),
-                      ("package", "package source (smate_nb/) changed")):
+                      ("package", "package source (smate_nb/) changed"),
+                      ("upstream", "a notebook it reads from was executed again")):
         if old.get(key) != inputs.get(key):
             return False, what
     if prev.get("stamp") != _stamp(inputs):
@@ -605,7 +621,7 @@ def run_notebook(nb_path: Path, profile: str, reports_root: Path, extra: dict[st
     executed, failed_dir = base / "executed", base / "executed" / "failed"
     out_nb, stamp_path = executed / nb_path.name, executed / f"{nb_path.stem}.json"
     parameters = {"profile": profile, "reports_root": _injected_root(root), **(extra or {})}
-    inputs = _stamp_inputs(nb_path, parameters)
+    inputs = _stamp_inputs(nb_path, parameters, profile_dir=base)
     done, reason = check_done(nb_path, base, inputs)
     if done and not force:
         prev = _read_json(stamp_path) or {}

@@ -510,3 +510,21 @@ def test_a_summary_notebook_starts_after_all_others_finished(tmp_path, monkeypat
         t[(name, what)] = float(when)
     assert t[("08_summary", "start")] >= max(t[("01_a", "end")], t[("02_b", "end")])
     assert t[("02_b", "start")] < t[("01_a", "end")]                 # the others did run side by side
+
+
+def test_the_summary_runs_again_when_a_notebook_it_reads_was_executed_again(tmp_path):
+    # 08_summary reads every table of its profile: a fresh run of another notebook makes its copy stale
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "03_study.ipynb", REPORTING.format(stem="03_study"), "value = 1.0\n")
+    _notebook(nbs / "08_summary.ipynb", "print('summary')")
+    root, ref = tmp_path / "run", tmp_path / "reference"
+    status = lambda **kw: {k: (r.status, r.reason) for k, r in _run(nbs, root, ref, **kw).items()}  # noqa: E731
+    assert {k: s for k, (s, _) in status().items()} == {"03_study": "ok", "08_summary": "ok"}
+    assert status() == {"03_study": ("skipped", "up to date"), "08_summary": ("skipped", "up to date")}
+    _notebook(nbs / "03_study.ipynb", REPORTING.format(stem="03_study") + "print('changed')", "value = 1.0\n")
+    after = status()
+    assert after["03_study"][0] == "ok"
+    assert after["08_summary"] == ("ok", "a notebook it reads from was executed again")
+    assert status()["08_summary"] == ("skipped", "up to date")
+    assert suite.READS_OTHER_NOTEBOOKS == ("00_overview", "08_summary")
