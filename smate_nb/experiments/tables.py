@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.health import LABELS, TRAINED
-from ..metrics import DECISION_RULE, clip_paired_test, invalid, mean_std, verdict
+from ..metrics import DECISION_RULE, clip_paired_test, invalid, mean_std, paired_comparison, verdict
 
 __all__ = ["PAPER_DATASET", "DECISION_RULE", "fmt_mean_std", "fmt_ci", "health_verdict", "clip_comparison",
            "comparison_columns", "summary_table", "paired_table", "bar_figure"]
@@ -118,8 +118,8 @@ def clip_comparison(candidate: pd.DataFrame, reference: pd.DataFrame, on: Sequen
     c = clip_paired_test(cand, ref, sets, n_boot=n_boot, seed=seed)
     for key in ("mean_diff", "se", "ci_low", "ci_high", "mdd"):
         c[key] = 100.0 * c[key]
-    d = np.array([np.mean(x) - np.mean(y) for x, y in zip(cand, ref)])
-    c.update(better=int((d > 0).sum()), equal=int((d == 0).sum()), worse=int((d < 0).sum()), index=idx)
+    per_replicate = paired_comparison([np.mean(x) for x in cand], [np.mean(y) for y in ref])   # describes only
+    c.update({k: per_replicate[k] for k in ("better", "equal", "worse")}, index=idx)
     return c
 
 
