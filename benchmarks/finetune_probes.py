@@ -1,7 +1,8 @@
 """Calibration-fold probes of the fine-tuning recipe (issue 23): which start, learning rate and batch let a row train.
 
 Every probe is one training on the ablations' calibration fold (lab fold 9 of the cpu profile — never reported),
-through the engine's own ``fit`` with the ablations' data and geometry, and differs from the ablations' row config
+through the engine's own ``fit`` with the ablations' data, geometry and ViViT-FE (``ablations.study_arch``; lines
+without an ``arch`` field were written with the profile's ``vivit_cpu_fe``), and differs from the ablations' row config
 only in what its name says: ``start`` (``scratch``, the ``rotation`` / ``exemplar`` label-free stand-ins of
 ``ablations.pretraining``), the row (``Original`` or the slowest, ``Mixed-token embedding``), ``lr`` and
 ``batch_size`` (and, optionally, the augmentation strength of ``ablations.STRENGTHS``). It prints one JSON line per probe (the per-epoch training loss, the accuracy on the un-augmented
@@ -35,7 +36,8 @@ def _config(spec: str, epochs: int):
     else:
         pre = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start))
         init = f"run:{pre.key()}"       # the stand-in as ablations.pretraining defines it now (its key is recorded)
-    cfg = p.experiment("lab", data=ablations.study_data("cpu", "lab", b), model={"init": init},
+    cfg = p.experiment("lab", data=ablations.study_data("cpu", "lab", b),
+                       model={"arch": ablations.study_arch("cpu", b), "init": init},
                        optim={"epochs": epochs, "lr": float(lr), "batch_size": int(batch)},
                        preproc=ablations.row_preproc(row, b))
     return cfg.replace(data={"test_fold": b["calibration_fold"]}), start
@@ -60,7 +62,7 @@ def _one(args: tuple[str, int]) -> dict:
     t0 = time.perf_counter()
     r = fit(cfg, progress=False)
     h = r["history"]
-    return {"probe": spec, "epochs": epochs, "key": r["key"], "start_key": cfg.model.init, "train_loss": [round(x["train_loss"], 4) for x in h],
+    return {"probe": spec, "arch": cfg.model.arch, "epochs": epochs, "key": r["key"], "start_key": cfg.model.init, "train_loss": [round(x["train_loss"], 4) for x in h],
             "train_accuracy": r["train_eval"]["war"] if "train_eval" in r else None, "test_war": r["metrics"]["war"],
             "health": r["health"]["label"] if "health" in r else None, "train_seconds": round(r["wall_seconds"], 1),
             "call_seconds": round(time.perf_counter() - t0, 1), "reused": r["reused"]}

@@ -414,3 +414,28 @@ def test_frames_shuffled_permutes_each_clip_the_same_way_on_every_read():
         assert lab == label and torch.equal(a, torch.as_tensor(clip)[order])
         assert torch.equal(a, shuffled[i][0])                                          # the same on every read
         assert not torch.equal(a, torch.as_tensor(clip))                               # and not the identity here
+
+
+def test_augmentation_displacement_against_hand_made_clips():
+    """Hand-made clips: each clip is its own random texture, whose last frame adds 0.2 to one quarter of the
+    frame (mean |last − first| = 0.05 of full scale). Without augmentation the training clip is the test clip
+    (nothing moved, every clip its own best match); a random shift of the texture moves pixels by far more than
+    the expression and makes clips unrecognisable."""
+    from smate_nb.engine.inputs import augmentation_displacement
+    from smate_nb.engine.specs import DataSpec, PreprocSpec
+
+    g = torch.Generator().manual_seed(0)
+    B, T, S = 6, 4, 32
+    tex = (torch.rand(B, 1, S, S, 1, generator=g) * 0.5 + 0.25).expand(B, T, S, S, 3).clone()
+    tex[:, -1, : S // 2, : S // 2] += 0.2
+    clips = (tex * 255).round().to(torch.uint8)
+    data = DataSpec(resize=32, crop=32)
+    plain = augmentation_displacement(clips, data, PreprocSpec())
+    assert plain["augmentation"] == 0.0 and plain["self_match"] == 1.0
+    assert plain["expression"] == pytest.approx(0.05, abs=2 / 255)
+    shifted = augmentation_displacement(clips, data, PreprocSpec(augment=True, augment_overrides=(
+        ("crop_scale", (0.75, 0.75)), ("flip_p", 0.0), ("rotate_p", 0.0), ("jitter_p", 0.0), ("gray_p", 0.0))),
+        generator=torch.Generator().manual_seed(1))
+    assert shifted["ratio"] > 1.5 and shifted["self_match"] < 1.0
+    with pytest.raises(ValueError, match="B ≥ 2"):
+        augmentation_displacement(clips[:1], data, PreprocSpec())

@@ -399,3 +399,16 @@ def test_the_margins_count_the_candidates_clips_not_the_stand_ins():
     assert c["tpe_mode"] == "attention_bias"
     assert c["margin_tpe_mode"] == "+2.0 clips of 28 over 'direction' (one calibration fold)"
     assert c["margin_tpe_v1_alpha"] == "no alternative"          # one α in that reading: nothing to beat
+
+
+def test_input_signal_builds_the_papers_augmentation_up_one_component_at_a_time():
+    sig = ablations.input_signal("smoke", CHOICES)
+    assert list(sig["input"])[:6] == ["original (no augmentation)", "shift alone (crop at the test scale)",
+                                      "+ scale (the paper's crop 0.8–1.0)", "+ flip", "+ rotation",
+                                      "+ colour jitter / grayscale = the paper's"]
+    orig = sig.iloc[0]
+    # Without augmentation the training clip is the test clip: nothing moves, every clip is its own best match.
+    assert orig["mean |Δ| augmentation"] == 0 and orig["own sequence found (%)"] == 100
+    assert (sig["mean |Δ| expression"] == orig["mean |Δ| expression"]).all() and orig["mean |Δ| expression"] > 0
+    assert (sig["mean |Δ| augmentation"].iloc[1:] > 0).all()
+    assert sig["clips"].nunique() == 1 and sig["clips"].iloc[0] >= 2

@@ -17,7 +17,7 @@ Evaluation: ``base`` only (its LBP image with ``lbp_mode="input"``).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -25,7 +25,7 @@ from ..preprocess.augment import AugmentConfig, augment, make_views, test_transf
 from ..preprocess.lbp import lbp_image
 from .specs import DataSpec, PreprocSpec, _tuple_values
 
-__all__ = ["InputPipeline", "prepare_inputs", "augment_config"]
+__all__ = ["InputPipeline", "prepare_inputs", "augment_config", "augmentation_displacement"]
 
 
 def augment_config(data: DataSpec, pre: PreprocSpec) -> AugmentConfig:
@@ -103,3 +103,53 @@ def prepare_inputs(batch: torch.Tensor, data: DataSpec, pre: PreprocSpec, train:
                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
     """One batch through :class:`InputPipeline` (a function form for notebooks and tests)."""
     return InputPipeline(data, pre)(batch, train, generator)
+
+
+def augmentation_displacement(batch: torch.Tensor, data: DataSpec, pre: PreprocSpec, *,
+                              generator: torch.Generator | None = None, groups: Sequence[object] | None = None
+                              ) -> dict[str, float]:
+    """How far a row's training input moves a clip, against how far its expression moves it (notebook 05 § 1).
+
+    Args:
+        batch: uint8 clips ``B×T×H×W×C`` (B ≥ 2 different clips, e.g. one per training sequence), on the CPU.
+        data, pre: the run's geometry and preprocessing (:class:`InputPipeline`); the training clip is compared
+            with the same clip through the test transform (``base``).
+        generator: the random draws (``torch.Generator().manual_seed(s)``).
+        groups: optional, one id per clip (e.g. the subject): then also ``group_match``.
+
+    Returns:
+        ``expression``: mean |last − first frame| of ``base`` per pixel and channel (values in [0, 1]) — how much
+        the face changes from onset to peak; ``augmentation``: mean |training clip − ``base``| per pixel, channel
+        and frame; ``ratio`` = augmentation / expression; ``self_match``: the share of training clips whose most
+        correlated ``base`` clip (Pearson over all pixels) is their own — 1.0 when the input pipeline leaves a clip
+        recognisable, near 1/B when a clip looks more like other people's clips than like itself. With ``groups``:
+        ``group_match``, the share whose most correlated ``base`` clip is of the same group (a person found, though
+        perhaps in another of their sequences, i.e. another expression), and ``within_group`` = self_match ÷
+        group_match: of the clips whose person was found, the share found in their own sequence (chance: one over
+        the sequences per person).
+
+    Raises:
+        ValueError: fewer than 2 clips (a self-match needs others to confuse with), fewer than 2 frames, or
+            ``groups`` not one per clip.
+    """
+    if batch.ndim != 5 or batch.shape[0] < 2 or batch.shape[1] < 2:
+        raise ValueError(f"augmentation_displacement: need uint8 clips [B ≥ 2, T ≥ 2, H, W, C], got {tuple(batch.shape)}")
+    if groups is not None and len(groups) != batch.shape[0]:
+        raise ValueError(f"augmentation_displacement: groups has {len(groups)} ids for {batch.shape[0]} clips")
+    pipe = InputPipeline(data, pre)
+    base, _ = InputPipeline(data, PreprocSpec())(batch, train=False)
+    clip, _ = pipe(batch, train=True, generator=generator)
+    expression = float((base[:, -1] - base[:, 0]).abs().mean())
+    moved = float((clip - base).abs().mean())
+    a, b = clip.flatten(1), base.flatten(1)
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    corr = (a @ b.T) / (a.norm(dim=1)[:, None] * b.norm(dim=1)[None]).clamp_min(1e-12)
+    best = corr.argmax(1)
+    self_match = float((best == torch.arange(len(corr))).double().mean())
+    out = {"expression": expression, "augmentation": moved,
+           "ratio": moved / expression if expression > 0 else float("inf"), "self_match": self_match}
+    if groups is not None:
+        ids = list(groups)
+        group_match = sum(ids[int(j)] == ids[i] for i, j in enumerate(best)) / len(ids)
+        out.update(group_match=group_match, within_group=self_match / group_match if group_match else float("nan"))
+    return out

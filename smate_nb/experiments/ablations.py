@@ -43,7 +43,8 @@ __all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "SIZE_ROWS", "EPOCH_ROWS", "choose
            "pretraining", "study_data", "study_arch", "start_description",
            "base_config", "row_preproc",
            "position_model", "calibration_study", "calibrate", "choose", "chosen_budget", "position_study",
-           "preprocessing_study", "STRENGTHS", "AUGMENT_COMPONENTS", "augmentation_components_study"]
+           "preprocessing_study", "STRENGTHS", "AUGMENT_COMPONENTS", "augmentation_components_study",
+           "augmentation_variants", "input_signal"]
 
 #: Table 2 rows → the paper's row names (smate_nb.paper.TABLE2).
 PAPER_T2 = {"learned": "BERT", "TPE-v1": "TPE-V1", "TPE-v2": "TPE-V2"}
@@ -353,14 +354,63 @@ def augmentation_components_study(profile: str, choices: dict[str, Any], **budge
     d = study_data(profile, "lab", b)
     scratch = p.experiment("lab", data=d, model={"arch": study_arch(profile, b)},
                            optim={**fine_tuning_optim(b), "eval_every": 1})
-    test_scale = round(d.crop / d.resize, 4)
-    variants = {"paper (all of it)": STRENGTHS["paper"], **AUGMENT_COMPONENTS,
-                "shift only (crop at the test scale)": (("crop_scale", (test_scale, test_scale)),)}
+    variants = augmentation_variants(d)
     runs = [_run(scratch, "lab", b["calibration_fold"], p.seeds[0],
                  {"block": "components", "row": "Augmentation", "component": name, "init": "scratch"},
                  preproc=PreprocSpec(augment=True, augment_overrides=over))
             for name, over in variants.items()]
     return Study("ablations_augmentation_components", profile, {"profile": profile, **b}, tuple(runs), {})
+
+
+def augmentation_variants(data: Any) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """The paper's augmentation and :data:`AUGMENT_COMPONENTS` (each with one component removed) as AugmentConfig
+    overrides for the geometry of ``data`` (a :class:`~smate_nb.engine.specs.DataSpec`): ``shift only`` holds the
+    random crop at the test transform's scale, crop / resize."""
+    test_scale = round(data.crop / data.resize, 4)
+    return {"paper (all of it)": STRENGTHS["paper"], **AUGMENT_COMPONENTS,
+            "shift only (crop at the test scale)": (("crop_scale", (test_scale, test_scale)),)}
+
+
+def input_signal(profile: str, choices: dict[str, Any], *, seed: int = 0, **budget_overrides: Any) -> Any:
+    """How far each augmentation moves the calibration fold's training clips, against how far their expression
+    moves them (:func:`smate_nb.engine.inputs.augmentation_displacement` over every training clip, one draw each):
+    the un-augmented input; the paper's augmentation built up one component at a time — a shift alone (the random
+    crop held at the test transform's scale, so it only moves the face by up to (resize − crop) / 2 pixels), then
+    its scale change, flip, rotation and colour; and the other :data:`STRENGTHS`. No training.
+
+    Returns a DataFrame with one row per input: ``input``, ``mean |Δ| augmentation``, ``mean |Δ| expression``
+    (values in [0, 1]), ``augmentation ÷ expression``, ``clips recognised (%)`` (``self_match`` × 100) and
+    ``clips`` (how many)."""
+    import pandas as pd
+    import torch
+
+    from ..engine.data import load_data
+    from ..engine.inputs import augmentation_displacement
+
+    b = chosen_budget(profile, choices, budget_overrides)
+    d = replace(study_data(profile, "lab", b), test_fold=b["calibration_fold"])
+    train, _, _ = load_data(d, progress=False)
+    batch = torch.stack([train[i][0] for i in range(len(train))])
+    test_scale = round(d.crop / d.resize, 4)
+    off = (("flip_p", 0.0), ("rotate_p", 0.0), ("jitter_p", 0.0), ("gray_p", 0.0))
+    shift = (("crop_scale", (test_scale, test_scale)),)
+    steps = {"shift alone (crop at the test scale)": shift + off,
+             "+ scale (the paper's crop 0.8–1.0)": off,
+             "+ flip": off[1:],
+             "+ rotation": off[2:],
+             "+ colour jitter / grayscale = the paper's": STRENGTHS["paper"]}
+    inputs = {"original (no augmentation)": None, **steps,
+              **{f"{k} strength": v for k, v in STRENGTHS.items() if k != "paper"}}
+    rows = []
+    for name, over in inputs.items():
+        pre = PreprocSpec() if over is None else PreprocSpec(augment=True, augment_overrides=over)
+        m = augmentation_displacement(batch, d, pre, generator=torch.Generator().manual_seed(seed),
+                                      groups=list(train.rows["subject"]))
+        rows.append({"input": name, "mean |Δ| augmentation": m["augmentation"], "mean |Δ| expression": m["expression"],
+                     "augmentation ÷ expression": m["ratio"], "person found (%)": 100 * m["group_match"],
+                     "own sequence found (%)": 100 * m["self_match"], "expression kept (%)": 100 * m["within_group"],
+                     "clips": len(batch)})
+    return pd.DataFrame(rows)
 
 
 def calibration_study(profile: str, mode: str | None = None, epochs: int | None = None,
