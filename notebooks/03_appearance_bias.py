@@ -52,12 +52,13 @@ reports_root = None
 model_arch = "auto"          # "auto" → frame CNN of the profile; "vivit" → the profile's ViViT-FE; or a name
 folds = None                 # None → all k folds of the profile (smoke 2, cpu 10, paper 10); or a list of test folds
 seeds = None                 # None → the profile's first seed; e.g. [0, 1, 2]
-epochs = None                # None → study default: smoke 1, cpu 12, paper the profile's
+epochs = None                # None → study default: smoke 1, cpu 12, paper the profile's (for the largest training set)
 clip_frames = None           # None → study default: cpu 8 (a frame CNN needs no long clip), else the profile's
 # SynthFER generator knobs for this study (ignored for CK+): a stronger resting-expression offset (the appearance
 # bias) and weaker peaks than the default lab data, on which the frame CNN reaches ~100 % and no effect can show.
 synthfer_knobs = {"resting_offset": 1.5, "peak_intensity": (0.3, 0.8)}
 train_set_mode = "add"       # "add": shifted copies added to the original (the paper's Fig. 1); "replace": only shifted
+steps_rule = "equal_steps"   # "equal_steps": a set with half the clips trains twice the epochs; "equal_epochs": same epochs
 start_points = {"original": 0.0, "1/4 point": 1 / 4, "1/3 point": 1 / 3, "1/2 point": 1 / 2}
 test_points = ["original", "1/4 point", "1/3 point"]
 retrain = False
@@ -88,13 +89,14 @@ threads = configure_threads(P.torch_threads)
 report = Report(profile, "03_appearance_bias", reports_root)
 study = appearance_bias.study(profile, model_arch=model_arch, folds=folds, seeds=seeds, epochs=epochs,
                               clip_frames=clip_frames, synthfer_knobs=synthfer_knobs, train_set_mode=train_set_mode,
-                              start_points=start_points, test_points=test_points)
+                              start_points=start_points, test_points=test_points, steps_rule=steps_rule)
 S = study.parameters
 base = study.runs[0].config
 train_sets = S["train_sets"]
 print(f"profile {profile}: dataset {S['dataset']}, model {S['model']}, {S['num_frames']} frames × stride "
       f"{S['stride']} at {S['crop']}², {S['k']}-fold CV on folds {S['folds']}, seeds {S['seeds']}, "
-      f"{S['epochs']} epochs, {study.distinct} trainings, torch threads {threads}")
+      f"epochs per training set {S['epochs_by_set']} ({S['steps_rule']}), {study.distinct} trainings, "
+      f"torch threads {threads}")
 
 # %% [markdown]
 # ## Fig. 1 — what a shifted start looks like
@@ -140,7 +142,15 @@ report.figure(fig, "fig1_start_points");
 # paper's wording, "image sequences that changed the starting frame … were added for the training set"; use
 # `"replace"` to train on shifted clips only). Each trained model is scored on the held-out subjects' sequences
 # from every test start point. Folds are subject-independent (no person is in both the training and the test
-# split). `study.run()` hands every config to the engine's sweep (`$SMATE_WORKERS` processes; stored runs are
+# split).
+#
+# **One budget: equal optimisation steps.** In `add` mode a `+…` set holds twice the clips of `original`; at the
+# same epochs it would also get twice the optimisation steps. With `steps_rule="equal_steps"` (default) `original`
+# trains twice the epochs instead, so every training set takes the same number of steps and sees each of its
+# sequences equally often. (Measured on the cpu reference with `"equal_epochs"`, 12 epochs each: 9 of the 10
+# `original` runs were still `under-trained` — 97.7 % on their own training clips, the loss still falling 6–7 %
+# over the last 3 epochs — while every `+…` run fitted its clips: their comparisons were invalid.) The paper does
+# not say how long each of its models trained. `study.run()` hands every config to the engine's sweep (`$SMATE_WORKERS` processes; stored runs are
 # reused).
 
 # %%
@@ -271,7 +281,8 @@ else:
 # (with 10 folds the sign test, which ignores how large each difference is, needs 9 of 10 wins).
 #
 # **A confound to keep in mind** (the paper's design has it too): in `add` mode a `+…` training set holds twice as
-# many clips as `original`, so with the same number of epochs it also gets twice the optimisation steps. If the
+# many clips as `original` (with `steps_rule="equal_epochs"` also twice the optimisation steps; the default
+# `"equal_steps"` removes that part). If the
 # shifted starts themselves mattered, `+¼`, `+⅓` and `+½` should differ from one another; if they are
 # indistinguishable, "more clips and more steps" explains the gain as well as "shifted starts" does.
 
@@ -318,10 +329,12 @@ if len(bad):
     if ok.drop("original", errors="ignore").eq(1).all() and ok.get("original", 1) < 1:
         lines.append(f"Only the `original` runs did not train: they reach {fit['original']:.1f} % on their own "
                      f"training clips against {fit.drop('original').min():.1f} % or more for the shifted sets. In "
-                     f"`{train_set_mode}` mode " + ("a shifted training set holds twice the clips, so at the same "
-                     "epochs it also gets twice the optimisation steps; `train_set_mode=\"replace\"` or more "
-                     "epochs would remove that difference." if train_set_mode == "add" else "the training sets "
-                     "are the same size, so more epochs are what would let `original` converge."))
+                     f"`{train_set_mode}` mode with `{steps_rule}` " + (
+                         "a shifted training set holds twice the clips and, at the same epochs, gets twice the "
+                         "optimisation steps; `steps_rule=\"equal_steps\"` gives `original` the same steps."
+                         if train_set_mode == "add" and steps_rule == "equal_epochs" else
+                         "every training set gets the same optimisation steps, so a budget with more epochs is "
+                         "what would let `original` converge."))
 elif len(higher) == n_cells:
     lines.append(f"**As the paper.** Every model that also learned from shifted starts scored higher than the "
                  f"`original` model on every test set ({n_cells} of {n_cells} comparisons higher: every interval above 0), "
@@ -340,8 +353,9 @@ if np.isfinite(mdd):
 spread = among.max() - among.min() if len(among) else float("nan")
 lines.append(f"The shifted training sets are close to one another (mean WAR over all test sets "
              + ", ".join(f"{k} {v:.1f}" for k, v in among.items())
-             + f"; spread {spread:.1f} points): where they are indistinguishable, the extra clips and steps explain the "
-             "gain as well as the shifted starts do — the data-size confound above.")
+             + f"; spread {spread:.1f} points): where they are indistinguishable, the extra clips"
+             + (" and steps" if steps_rule == "equal_epochs" and train_set_mode == "add" else "")
+             + " explain the gain as well as the shifted starts do — the data-size confound above.")
 lines.append("The `original` model scores " + ", ".join(f"{v:.1f} % on {k}" for k, v in orig_by_test.items())
              + ". The expression-content table explains the order: clips that start later hold more expressive "
              f"frames (mean |frame − first frame| {content.iloc[0, 1]:.1f} → {content.iloc[-1, 1]:.1f} grey levels), so a "

@@ -681,6 +681,7 @@ SPECS: dict[str, dict[str, Param]] = {
         synthfer_knobs=DictOf(Str(_synthfer_knobs, what="a SynthFER knob"), Anything(),
                               example={"resting_offset": 1.5, "peak_intensity": [0.3, 0.8]}),
         train_set_mode=Str(("add", "replace")),
+        steps_rule=Str(("equal_steps", "equal_epochs")),
         start_points=DictOf(Str(), Float(min=0, max=1, exclusive_max=True), min_len=1,
                             example={"original": 0.0, "1/2 point": 0.5}),
         test_points=ListOf(Str(), min_len=1, example=["original", "1/2 point"]),

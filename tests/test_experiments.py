@@ -172,6 +172,24 @@ def test_appearance_bias_study_and_cost_plan():
     s = appearance_bias.study("cpu", folds=[0, 1])
     assert len(s.runs) == 4 * 2 and s.parameters["epochs"] == 12 and s.parameters["num_frames"] == 8
     assert {r.config.data.train_starts for r in s.runs} == {(0.0,), (0.0, 0.25), (0.0, 1 / 3), (0.0, 0.5)}
+    # Equal optimisation steps (the default): original holds half the clips of a +… set and trains twice the epochs,
+    # counted from the data plan (clips per epoch × epochs ÷ batch), not from the rule's own arithmetic.
+    from smate_nb.engine.data import train_clips
+
+    steps = {(r.label("train set"), r.label("fold")): math.ceil(train_clips(r.config.data) / r.config.optim.batch_size)
+             * r.config.optim.epochs for r in s.runs}
+    for fold in (0, 1):
+        assert len({v for (ts, f), v in steps.items() if f == fold}) == 1, steps
+    assert {r.label("train set"): r.config.optim.epochs for r in s.runs} == {
+        "original": 24, "+1/4 point": 12, "+1/3 point": 12, "+1/2 point": 12}
+    same = appearance_bias.study("cpu", folds=[0, 1], steps_rule="equal_epochs")
+    assert {r.config.optim.epochs for r in same.runs} == {12}
+    # the +… runs are the same trainings under both rules (stored once)
+    assert {r.config.key() for r in same.runs if r.label("train set") != "original"} <= {r.config.key() for r in s.runs}
+    with pytest.raises(ValueError, match="whole number"):
+        appearance_bias.epochs_by_set({"a": (0.0, 0.5), "b": (0.0, 0.5, 0.7)}, 1)
+    with pytest.raises(ValueError, match="steps_rule"):
+        appearance_bias.study("cpu", steps_rule="equal")
     assert appearance_bias.resolve_arch("cpu", "vivit") == "vivit_cpu_fe"
     plan = cost_by_crop.plan("cpu", [64, 128, 224, 320], "vivit_b_16x2_fe")
     assert plan["big_crops"] == [64] and plan["small_crops"] == [64, 128, 224, 320] and plan["batch_size"] == 4
