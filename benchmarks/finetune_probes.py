@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
-def _config(spec: str, epochs: int):
+def _config(spec: str, epochs: int, arch: str | None = None):
     from smate_nb.config import get_profile
     from smate_nb.experiments import ablations
 
@@ -37,7 +37,7 @@ def _config(spec: str, epochs: int):
         pre = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start))
         init = f"run:{pre.key()}"       # the stand-in as ablations.pretraining defines it now (its key is recorded)
     cfg = p.experiment("lab", data=ablations.study_data("cpu", "lab", b),
-                       model={"arch": ablations.study_arch("cpu", b), "init": init},
+                       model={"arch": arch or ablations.study_arch("cpu", b), "init": init},
                        optim={"epochs": epochs, "lr": float(lr), "batch_size": int(batch)},
                        preproc=ablations.row_preproc(row, b))
     return cfg.replace(data={"test_fold": b["calibration_fold"]}), start
@@ -57,8 +57,8 @@ def _one(args: tuple[str, int]) -> dict:
     from smate_nb.engine import fit
 
     torch.set_num_threads(1)
-    spec, epochs = args
-    cfg, _ = _config(spec, epochs)
+    spec, epochs, arch = args
+    cfg, _ = _config(spec, epochs, arch)
     t0 = time.perf_counter()
     r = fit(cfg, progress=False)
     h = r["history"]
@@ -73,13 +73,15 @@ def main() -> None:
     ap.add_argument("probes", nargs="+", help="start:row:lr:batch[:strength], e.g. rotation:Original:3e-4:16 or "
                     "'rotation:Crop, flip, rotate, color jitter:1e-4:8:mild' (strength: ablations.STRENGTHS)")
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--arch", default=None, help="another model than the study's ViViT-FE (e.g. framecnn_small: "
+                    "does a model with built-in shift tolerance learn where the ViT stalls?)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", default=str(Path(__file__).with_name("finetune_probes_cpu.jsonl")))
     a = ap.parse_args()
     for start in sorted({s.split(":")[0] for s in a.probes}):
         _pretrain(start)
     with ProcessPoolExecutor(a.workers) as ex, open(a.out, "a") as out:
-        for res in ex.map(_one, [(s, a.epochs) for s in a.probes]):
+        for res in ex.map(_one, [(s, a.epochs, a.arch) for s in a.probes]):
             line = json.dumps(res)
             print(line, flush=True)
             out.write(line + "\n")
