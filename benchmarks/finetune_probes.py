@@ -24,6 +24,16 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
+def _stand_in(start: str):
+    """The stand-in pretraining of a probe's start: ``task`` (``ablations.pretraining`` as it is defined now) or
+    ``task@N`` (the same with N pretraining epochs)."""
+    from smate_nb.experiments import ablations
+
+    task, _, n = start.partition("@")
+    return ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=task,
+                                                         pretrain_epochs=int(n) if n else None))
+
+
 def _config(spec: str, epochs: int, arch: str | None = None):
     from smate_nb.config import get_profile
     from smate_nb.experiments import ablations
@@ -34,8 +44,7 @@ def _config(spec: str, epochs: int, arch: str | None = None):
     if start == "scratch":
         init = "scratch"
     else:
-        pre = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start))
-        init = f"run:{pre.key()}"       # the stand-in as ablations.pretraining defines it now (its key is recorded)
+        init = f"run:{_stand_in(start).key()}"   # the stand-in as ablations.pretraining defines it now (key recorded)
     cfg = p.experiment("lab", data=ablations.study_data("cpu", "lab", b),
                        model={"arch": arch or ablations.study_arch("cpu", b), "init": init},
                        optim={"epochs": epochs, "lr": float(lr), "batch_size": int(batch)},
@@ -45,10 +54,9 @@ def _config(spec: str, epochs: int, arch: str | None = None):
 
 def _pretrain(start: str) -> None:
     from smate_nb.engine import fit
-    from smate_nb.experiments import ablations
 
     if start != "scratch":
-        fit(ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task=start)), progress=False)
+        fit(_stand_in(start), progress=False)
 
 
 def _one(args: tuple[str, int]) -> dict:
@@ -70,7 +78,8 @@ def _one(args: tuple[str, int]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("probes", nargs="+", help="start:row:lr:batch[:strength], e.g. rotation:Original:3e-4:16 or "
+    ap.add_argument("probes", nargs="+", help="start:row:lr:batch[:strength], e.g. rotation:Original:3e-4:16, "
+                    "exemplar@60:Original:1e-4:8 (a stand-in pretrained 60 epochs) or "
                     "'rotation:Crop, flip, rotate, color jitter:1e-4:8:mild' (strength: ablations.STRENGTHS)")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--arch", default=None, help="another model than the study's ViViT-FE (e.g. framecnn_small: "
