@@ -368,8 +368,8 @@ costs
 #   [notebook 09, *Data variants of the studies*](09_appendix_data.ipynb#data-variants).
 # * **Pretraining.** The paper fine-tunes a ViViT pretrained on Kinetics-400; those weights are not available
 #   here. Notebooks 04–06 fine-tune every row from a *stand-in*: a model of the same architecture pretrained on a
-#   separate SynthFER-lab corpus (other people) with a label-free task — by how much was the clip turned — so it
-#   favours no row (or from a ViT image checkpoint you supply). Notebook 03 trains its models from scratch.
+#   separate SynthFER-lab corpus (other people) with a label-free task — which of the corpus's sequences is this,
+#   under random crops and flips — so it favours no row (or from a ViT image checkpoint you supply). Notebook 03 trains its models from scratch.
 # * **Run health.** Every training is labelled `trained`, `under-trained` or `collapsed`
 #   (`smate_nb.engine.health`); a comparison that rests on a run that did not train reads *invalid*, never a
 #   verdict about the paper.

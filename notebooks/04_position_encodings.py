@@ -37,7 +37,7 @@
 # not say how it split CK+ for Tables 2–4 (it names ten-fold cross-validation only for §2's Fig. 2 experiment);
 # subject-independent ten-fold cross-validation, CK+'s usual protocol, is our reading. Every row
 # fine-tunes, with one budget, from one *stand-in pretraining* (a ViViT-FE trained on a separate SynthFER-lab
-# corpus with a label-free task — by how much was the clip turned — since the paper's Kinetics-400 weights cannot
+# corpus with a label-free task — which of the corpus's sequences is this? — since the paper's Kinetics-400 weights cannot
 # be had here; notebook 05 § 1 shows that it helps and how the budget was chosen). Every run's health is checked
 # (`smate_nb.engine.health`): a comparison involving a run that collapsed or is under-trained reads *invalid*.
 # The `none` row (no temporal position) is our control; the paper has none. Two study-wide choices, printed below

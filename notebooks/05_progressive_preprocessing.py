@@ -118,9 +118,11 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
 # **What every row starts from.** The paper fine-tunes a ViViT pretrained on Kinetics-400 — actions, another task,
 # no expression label, trained with random crops. Those weights cannot be had here, so every row fine-tunes from a
 # stand-in pretrained on a separate SynthFER-lab corpus (other people than any reported fold) with a **label-free**
-# pretext task: by how much was the clip turned, 0 / 90 / 180 / 270° (`smate_nb.data.pretext`), with the paper's
-# clip augmentation minus the flip. It never sees an expression label, and it was trained on another task, not
-# like any row under test (`smate_nb.experiments.ablations.PRETEXT_AUGMENT` says how the augmentation was chosen).
+# pretext task: which of the corpus's 504 sequences is this? — every sequence its own class, under a fresh random
+# resized crop and flip each time (`smate_nb.data.pretext`, *exemplar*). It never sees an expression label, and it
+# was trained on another task, not like any row under test; it was chosen on the calibration fold as the start
+# that helps both the Original and the augmented row (`smate_nb.experiments.ablations.PRETRAIN_TASKS` holds the
+# evidence).
 #
 # **How long every row trains.** One budget for every row of every table: the smallest number of epochs (warm-up,
 # then cosine decay) at which the slowest row — LBP + augmentation + mixed tokens — has reached its plateau, and the

@@ -106,9 +106,14 @@ def test_choose_epochs_takes_the_first_budget_on_the_plateau_where_the_original_
 def test_the_stand_in_pretraining_uses_no_expression_label():
     b = ablations.budget("cpu")
     pre = ablations.pretraining("cpu", b)
-    assert pre.data.task == "rotation" and pre.data.task != "expression"
+    assert pre.data.task == "exemplar" and pre.data.task != "expression"
     aug = dict(pre.preproc.augment_overrides)
-    assert pre.preproc.augment and aug == {"flip_p": 0.0}          # the paper's augmentation, no flip
+    # random resized crop + flip, the usual video pretraining augmentation; no colour, no turns
+    assert pre.preproc.augment and aug["crop_scale"] == (0.7, 1.0) and aug["flip_p"] == 0.5
+    assert aug["jitter_p"] == aug["gray_p"] == aug["rotate_p"] == 0.0
+    assert pre.optim.epochs == 60 and pre.data.subjects == 80
+    turn = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task="rotation"))
+    assert turn.data.task == "rotation" and dict(turn.preproc.augment_overrides) == {"flip_p": 0.0}
     assert not pre.preproc.lbp and not pre.preproc.mix
     old = ablations.pretraining("cpu", ablations.budget("cpu", pretrain_task="expression"))
     assert old.data.task == "expression" and old.key() != pre.key()
