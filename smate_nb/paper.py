@@ -231,7 +231,10 @@ AMBIGUITIES: list[dict[str, object]] = [
      "measured": "04_position_encodings__table2_paired"},
     {"point": "Kinetics-400 pretraining", "source": "§4.2 (Position information variants)",
      "paper": "ViViT-B/16x2 FE pretrained on Kinetics400", "choice": "weights unavailable offline: a stand-in "
-     "pretraining on a separate SynthFER-lab corpus (identities disjoint)", "parameter": "ModelSpec.init = 'run:<key>'",
+     "pretraining on a separate SynthFER-lab corpus (identities disjoint) with a label-free task — which of its "
+     "sequences is this? (exemplar), under crop + flip — chosen on the calibration fold as the start that beats "
+     "scratch for both the Original and the augmented row", "parameter": "ModelSpec.init = 'run:<key>'; budget "
+     "pretrain_task, pretrain_epochs",
      "measured": "05_progressive_preprocessing__stall"},
     {"point": "Random crop", "source": "§3.1.2, §4.2", "paper": "§3.1.2: \"appropriate reduction thresholds for "
      "cropping should be selected\", then resize; §4.2: \"center and randoms crop of 224×224\" from 256²",
