@@ -528,3 +528,13 @@ def test_the_summary_runs_again_when_a_notebook_it_reads_was_executed_again(tmp_
     assert after["08_summary"] == ("ok", "a notebook it reads from was executed again")
     assert status()["08_summary"] == ("skipped", "up to date")
     assert suite.READS_OTHER_NOTEBOOKS == ("00_overview", "08_summary")
+
+
+def test_compare_cell_copes_with_numbers_longer_than_the_decimal_context():
+    """A 40-digit number (e.g. digits inside an id) once crashed the reproduction check (decimal.InvalidOperation)."""
+    from smate_nb.suite import _compare_cell
+
+    long_a, long_b = "1" * 40 + ".25", "1" * 40 + ".26"
+    assert _compare_cell(long_a, long_a)[0] == "identical"
+    assert _compare_cell(f"x {long_a}", f"x {long_b}")[0] == "different"
+    assert _compare_cell("x 12.34", "x 12.34")[0] == "identical" and _compare_cell("x 1.2", "x 1.3")[0] == "different"
