@@ -405,9 +405,8 @@ def input_signal(profile: str, choices: dict[str, Any], *, seed: int = 0, **budg
     d = replace(study_data(profile, "lab", b), test_fold=b["calibration_fold"])
     train, _, _ = load_data(d, progress=False)
     batch = torch.stack([train[i][0] for i in range(len(train))])
-    test_scale = round(d.crop / d.resize, 4)
     off = (("flip_p", 0.0), ("rotate_p", 0.0), ("jitter_p", 0.0), ("gray_p", 0.0))
-    shift = (("crop_scale", (test_scale, test_scale)),)
+    shift = augmentation_variants(d)["shift only (crop at the test scale)"]
     steps = {"shift alone (crop at the test scale)": shift + off,
              "+ scale (the paper's crop 0.8–1.0)": off,
              "+ flip": off[1:],
