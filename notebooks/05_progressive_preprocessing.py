@@ -402,7 +402,7 @@ for block, name, ref in (("table3", "Table 3 — learned temporal embedding (BER
 full = frame[(frame["block"] == "table4") & (frame["row"] == "Mixed-token embedding")]
 loo = frame[frame["block"] == "loo"]
 loo_rows = []
-for dataset in ("lab", "wild"):
+for dataset in B["loo_datasets"]:                  # cpu: lab only (the budget's study design)
     f = full[full["dataset"] == dataset]
     for row, method, gain_rows in (("SMaTE − LBP", "LBP", ("LBP", "Original")),
                                    ("SMaTE − augmentation", "augmentation", ("Crop, flip, rotate, color jitter", "LBP")),

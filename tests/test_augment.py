@@ -176,7 +176,7 @@ def test_all_off_config_is_a_plain_crop_and_resize():
     x = clips(h=40, w=40)
     cfg = A.AugmentConfig(size=40, crop_scale=(1.0, 1.0), flip_p=0, rotate_p=0, gray_p=0, jitter_p=0)
     y, _ = A.augment(x, cfg, torch.Generator().manual_seed(0))
-    assert torch.equal(y, x)
+    assert torch.allclose(y, x, atol=1e-6)      # sampled at the pixel centres: a copy to float rounding
 
 
 def test_uint8_input_and_single_channel_clips():
@@ -207,21 +207,55 @@ def test_gpu_gives_the_cpu_result():
 
 
 def test_turns_and_jitter_on_the_selected_clips_only_equal_computing_every_clip_and_selecting():
-    """apply_params computes rotation and HLS jitter only for the clips that get them; the result must be the one of
-    the plain formulation (every clip transformed, then torch.where), bit for bit."""
-    import torch
-
-    from smate_nb.preprocess import augment as A
-
+    """apply_params computes the HLS jitter only for the clips that get it; the result must be the one of the plain
+    formulation (every clip jittered, then torch.where), bit for bit."""
     g = torch.Generator().manual_seed(3)
     x = torch.randint(0, 256, (9, 4, 3, 40, 40), generator=g, dtype=torch.uint8)
     cfg = A.AugmentConfig(size=32)
     for seed in range(4):
         p = A.sample_params(9, (40, 40), cfg, torch.Generator().manual_seed(seed))
-        y = A.resize(A.crop(A.to_float(x), p.top, p.left, p.side), cfg.size)
-        y = A.hflip(y, p.flip)
-        y = torch.where(A._bcast(p.angle != 0), A.rotate(y, p.angle, cfg.fill), y)
+        y = A.warp(A.to_float(x), p.top, p.left, p.side, p.flip, p.angle, cfg.size, cfg.fill)
         y = torch.where(A._bcast(p.colour == 1), A.adjust_hls(y, p.hue, p.lightness, p.saturation), y)
         ref = A.grayscale(y, p.colour == 2)
         assert torch.equal(A.apply_params(x, p, cfg), ref)
-        assert 0 < int((p.angle != 0).sum()) < 9 or seed       # the draws mix turned and unturned clips
+        assert 0 < int((p.colour == 1).sum()) < 9 or seed       # the draws mix jittered and plain clips
+
+
+def _composed(x, p, size, fill):
+    """The four geometric steps one after another (the reference warp() must agree with)."""
+    y = A.hflip(A.resize(A.crop(x, p.top, p.left, p.side), size), p.flip)
+    return A.rotate(y, p.angle, fill)
+
+
+@pytest.mark.parametrize("fill", ["zeros", "border", "reflection"])
+def test_warp_is_crop_resize_flip_rotate_in_one_resampling(fill):
+    """warp() against the composition of crop, resize, hflip and rotate on smooth frames: the same image up to the
+    second interpolation the composition does (a few thousandths inside the frame; the edge of a turned clip, where
+    the fills act, within a few hundredths)."""
+    x = smooth_clips(b=16, t=2, h=54, w=54)
+    cfg = A.AugmentConfig(size=48, fill=fill)
+    p = A.sample_params(16, (54, 54), cfg, torch.Generator().manual_seed(7))
+    assert bool((p.angle != 0).any()) and bool(p.flip.any()) and len(set(p.side.tolist())) > 2
+    got, ref = A.warp(x, p.top, p.left, p.side, p.flip, p.angle, 48, fill), _composed(x, p, 48, fill)
+    assert got.shape == ref.shape == (16, 2, 3, 48, 48)
+    inner = (got - ref)[..., 4:-4, 4:-4].abs()
+    assert float(inner.max()) < 0.01, float(inner.max())
+    assert float((got - ref).abs().mean()) < 0.005
+    if fill == "zeros":                                    # the turned-in corners are black in both
+        turned = int((p.angle.abs() >= 5).nonzero()[0])
+        assert float(got[turned, :, :, 0, 0].abs().max()) < 0.05 and float(ref[turned, :, :, 0, 0].abs().max()) < 0.05
+
+
+def test_warp_without_scale_or_turn_copies_pixels_and_mirrors_exactly():
+    """A crop window of the output's size, unturned: warp() samples pixel centres, so it copies the window (and its
+    mirror image) to float rounding; a window much larger than the output is low-passed first, not aliased."""
+    x = clips(b=2, t=2, h=40, w=40)
+    top, left, side = torch.tensor([3, 8]), torch.tensor([5, 0]), torch.tensor([32, 32])
+    y = A.warp(x, top, left, side, torch.tensor([False, True]), torch.zeros(2), 32)
+    assert torch.allclose(y[0], x[0, :, :, 3:35, 5:37], atol=1e-5)
+    assert torch.allclose(y[1], x[1, :, :, 8:40, 0:32].flip(-1), atol=1e-5)
+    stripes = torch.zeros(1, 1, 1, 64, 64)
+    stripes[..., ::2] = 1.0                                # 1-pixel stripes: alias badly when sampled 4× sparser
+    small = A.warp(stripes, torch.tensor([0]), torch.tensor([0]), torch.tensor([64]), torch.tensor([False]),
+                   torch.zeros(1), 16)
+    assert torch.allclose(small, torch.full_like(small, 0.5), atol=0.05)

@@ -1,6 +1,7 @@
 """The engine's single pieces: device, optimiser, step, input pipeline, config validation, stored results,
 checkpoints — and that the benchmark times the very step ``fit`` trains with."""
 import json
+from dataclasses import replace
 import math
 import warnings
 
@@ -14,7 +15,7 @@ from smate_nb.engine import loop, step as step_mod
 from smate_nb.engine.device import resolve_amp, resolve_device
 from smate_nb.engine.inputs import InputPipeline, prepare_inputs
 from smate_nb.engine.loop import fit
-from smate_nb.engine.specs import ConfigError, DataSpec, OptimSpec, PreprocSpec
+from smate_nb.engine.specs import ConfigError, DataSpec, ExperimentConfig, OptimSpec, PreprocSpec
 from smate_nb.engine.step import TrainStep, build_train_step, lr_factor, make_optimizer
 from smate_nb.model import build_vivit
 
@@ -166,11 +167,13 @@ def test_compile_mode_reaches_the_step_and_leaves_stored_keys_alone():
     d["optim"].pop("compile_mode")
     for late in ("task", "train_subject_fraction"):     # data fields added later, left out at their defaults too
         d["data"].pop(late)
+    d["preproc"].pop("mix_origin")                      # … and Eq. 7's z_origin reading, at the old behaviour
     import hashlib
 
     assert cfg.key() == hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
     assert cfg.replace(data={"task": "rotation"}).key() != cfg.key()
     assert cfg.replace(data={"train_subject_fraction": 0.5}).key() != cfg.key()
+    assert cfg.replace(preproc={"mix_origin": "original"}).key() != cfg.key()
     tuned = cfg.replace(optim={"compile": True, "compile_mode": "max-autotune"})
     assert tuned.key() != cfg.replace(optim={"compile": True}).key()
     assert ExperimentConfig.from_dict(json.loads(json.dumps(tuned.to_dict()))) == tuned
@@ -240,6 +243,27 @@ def test_pipeline_lbp_modes_and_mixing_without_augmentation():
     mix = PreprocSpec(lbp=True, mix=True, n_views=0)
     clip, views = prepare_inputs(batch, d, mix, True, torch.Generator())
     assert torch.equal(clip, base) and len(views) == 1 and torch.equal(views[0], lbp_image(base))
+
+
+def test_eq7_origin_is_the_original_clip_or_an_augmented_one_as_the_reading_says():
+    """``mix_origin="original"``: z_origin of Eq. 7 is the test transform of the stored clip and only the views are
+    augmented; ``"augmented"`` (earlier versions): the origin is one more augmented draw. The views are the same
+    draws either way except for the one the augmented origin takes first."""
+    from smate_nb.preprocess.augment import test_transform
+
+    batch = tiny_data()[0].items[1][0][None].repeat(3, 1, 1, 1, 1)
+    d = DataSpec(crop=32, resize=36, num_frames=8)
+    base = test_transform(batch.permute(0, 1, 4, 2, 3), 32, 36)
+    orig = PreprocSpec(augment=True, lbp=True, mix=True, n_views=2, mix_origin="original")
+    clip, views = prepare_inputs(batch, d, orig, True, torch.Generator().manual_seed(0))
+    assert torch.equal(clip, base) and len(views) == 3
+    assert all(not torch.equal(v, base) for v in views[:2])                    # the augmented views stay augmented
+    aug = replace(orig, mix_origin="augmented")
+    clip_a, _ = prepare_inputs(batch, d, aug, True, torch.Generator().manual_seed(0))
+    assert not torch.equal(clip_a, base)
+    assert torch.equal(prepare_inputs(batch, d, orig, False)[0], base)          # evaluation: the original either way
+    with pytest.raises(ValueError, match="mix_origin"):
+        ExperimentConfig(preproc=replace(orig, mix_origin="both")).validate()
 
 
 def test_pipeline_stage_clock():

@@ -4,7 +4,8 @@ Training (§3.1.2–3.1.3, Eq. 7), for a batch ``B×T×H×W×C`` uint8 already o
 
 1. ``base`` = the test transform (resize the short side to ``data.resize``, centre-crop ``data.crop``),
    ``B×T×C×crop×crop`` float in [0, 1];
-2. the training clip: ``base``, or one random augmentation of the stored clip (``preproc.augment``);
+2. the training clip: ``base``, or one random augmentation of the stored clip (``preproc.augment``) — but ``base``
+   with mixed tokens and ``preproc.mix_origin = "original"`` (z_origin of Eq. 7 is then the original clip);
 3. with mixed tokens (``preproc.mix``): ``n_views`` more augmented views, and the LBP image of ``base``
    as one more view (``preproc.lbp``); without mixing, LBP replaces a clip with probability ``lbp_prob``
    (``lbp_mode="replace"``) or is the input itself (``lbp_mode="input"``).
@@ -75,7 +76,8 @@ class InputPipeline:
             t2 = t3 = tick()
             self._record(t0, t1, t2, t3)
             return clip, None
-        clip = augment(x, cfg, generator)[0] if pre.augment else base
+        origin_only = pre.mix and pre.mix_origin == "original"
+        clip = augment(x, cfg, generator)[0] if pre.augment and not origin_only else base
         views: list[torch.Tensor] | None = None
         if pre.mix and pre.n_views:
             views = list(make_views(x, pre.n_views, cfg, generator).unbind(0))

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["ConfigError", "DataSpec", "ModelSpec", "PreprocSpec", "OptimSpec", "ExperimentConfig",
-           "AMP_CHOICES", "COMPILE_MODES", "LBP_MODES", "DATASETS"]
+           "AMP_CHOICES", "COMPILE_MODES", "LBP_MODES", "MIX_ORIGINS", "DATASETS"]
 
 #: Accepted ``OptimSpec.amp`` values: ``auto`` → bf16 autocast on CUDA, fp32 on CPU; ``bf16-stream`` → no
 #: autocast: the step runs the model on bf16 copies of its fp32 parameters (:class:`~smate_nb.engine.step.Bf16Stream`).
@@ -33,9 +33,13 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 #: Fields left out of :meth:`ExperimentConfig.key` while they hold this default — fields added after results
 #: were stored, so that every stored result keeps its key: ``(section, field, default)``.
 _KEY_IF_NOT_DEFAULT = (("optim", "compile_mode", "default"), ("data", "task", "expression"),
-                       ("data", "train_subject_fraction", 1.0))
+                       ("data", "train_subject_fraction", 1.0), ("preproc", "mix_origin", "augmented"))
 #: How LBP enters a row *without* mixed tokens (the paper does not say; with mixing LBP is one more view).
 LBP_MODES = ("replace", "input")
+#: What z_origin of Eq. 7 is in a row that mixes *and* augments (``PreprocSpec.mix_origin``): the original clip (the
+#: test transform of the stored clip — Eq. 7's "original data"; augmentation enters through the N views only) or one
+#: more random augmentation of it (the row without mixing, with the views mixed in).
+MIX_ORIGINS = ("original", "augmented")
 #: Datasets the engine can load (``custom:*`` names are for datasets passed to ``fit(data=...)``).
 DATASETS = ("synthfer-lab", "synthfer-wild", "ckplus", "afew")
 
@@ -129,7 +133,9 @@ class PreprocSpec:
       ``"input"`` — the model always sees the LBP image (LBP as the input representation).
     * ``mix``: mixed-token embedding (Eq. 7) over ``n_views`` augmented views (+ the LBP view), each
       sample mixed with probability ``mix_prob``. Without ``augment`` there are no augmented views:
-      ``n_views`` must be 0 and LBP is the only view.
+      ``n_views`` must be 0 and LBP is the only view. ``mix_origin`` (:data:`MIX_ORIGINS`): whether z_origin is
+      the original clip (``"original"``: Eq. 7 reads "original data"; augmentation enters through the views) or
+      an augmented one (``"augmented"``, the default of earlier versions, kept so their stored runs keep their key).
     """
 
     augment: bool = False
@@ -141,6 +147,7 @@ class PreprocSpec:
     mix: bool = False
     n_views: int = 1
     mix_prob: float = 0.5
+    mix_origin: str = "augmented"
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,7 @@ class ExperimentConfig:
             v = getattr(p, name)
             _need(_is_num(v) and 0 <= v <= 1, f"preproc.{name}", v, "a probability in [0, 1]")
         _need(_is_int(p.n_views) and p.n_views >= 0, "preproc.n_views", p.n_views, "an integer ≥ 0")
+        _need(p.mix_origin in MIX_ORIGINS, "preproc.mix_origin", p.mix_origin, f"one of {MIX_ORIGINS}")
         if p.mix:
             _need(p.n_views + int(p.lbp) >= 1, "preproc.n_views", p.n_views,
                   "≥ 1 when preproc.mix is on (Eq. 7 needs at least one view; LBP counts as one)")

@@ -43,7 +43,7 @@ from . import Run, Study
 __all__ = ["PAPER_T2", "T3_ROWS", "LOO_ROWS", "SIZE_ROWS", "EPOCH_ROWS", "choose_epochs", "fine_tuning_epochs", "MODES", "LAB_KNOBS", "PRETEXT_AUGMENT", "PRETRAIN_TASKS", "budget",
            "pretraining", "study_data", "study_arch", "start_description",
            "base_config", "row_preproc",
-           "position_model", "calibration_study", "calibrate", "choose", "chosen_budget", "position_study",
+           "position_model", "calibration_study", "calibrate", "choose", "choose_strength", "chosen_budget", "position_study",
            "preprocessing_study", "STRENGTHS", "AUGMENT_COMPONENTS", "augmentation_components_study",
            "augmentation_variants", "input_signal"]
 
@@ -92,7 +92,7 @@ _BUDGET: dict[str, dict[str, Any]] = {
                 wild_seeds=(0, 1, 2), alpha_folds=(0,), mode_folds=(0,),
                 pretrain_epochs=60, pretrain_subjects=80, n_views=2, size_folds=(0, 1, 2),
                 size_fractions=(0.25, 0.5), geometry=(("num_frames", 12), ("resize", 54), ("crop", 48)),
-                arch="vivit_cpu_small_fe"),
+                arch="vivit_cpu_coarse_fe", loo_datasets=("lab",)),
     "paper": dict(epoch_grid=(30,), report_folds=tuple(range(9)), wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2),
                   mode_folds=tuple(range(9)),
                   pretrain_epochs=0, pretrain_subjects=0, n_views=2, size_folds=(0, 1, 2), size_fractions=(0.25, 0.5)),
@@ -156,7 +156,10 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     ViT-B/16 ``.safetensors`` file every row fine-tunes from instead of the stand-in pretraining, which is then not
     trained; ``None``: the stand-in where the budget has one, else the profile's ``ModelSpec.init``). ``None``
     overrides are ignored. ``size_folds`` / ``size_fractions``: the data-size block of notebook 05 (those
-    fractions of the training subjects, on those lab folds)."""
+    fractions of the training subjects, on those lab folds). ``loo_datasets``: where the leave-one-out block runs
+    (cpu: the lab folds only — DESIGN's budget order puts it on lab; its mixed-token runs are the dearest).
+    ``mix_origin``: z_origin of Eq. 7 in the mixed-token rows (:data:`smate_nb.engine.specs.MIX_ORIGINS`; default
+    ``"original"``, Eq. 7's "original data" — the paper's reading is ours, see notebook 08's register)."""
     p = get_profile(profile)
     kind = profile if profile in _BUDGET else "cpu"
     b = dict(_BUDGET[kind])
@@ -166,9 +169,12 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     b.setdefault("pretrain_task", PRETRAIN_TASKS[0])
     b.setdefault("epochs", None)
     b.setdefault("optim", ())
+    b.setdefault("loo_datasets", ("lab", "wild"))
+    b.setdefault("mix_origin", "original")
     b.update(calibration_fold=p.lab.folds - 1, lbp_mode="replace", augment_overrides=(), lab_knobs=LAB_KNOBS)
     b.update({k: v for k, v in overrides.items() if v is not None})
-    for k in ("report_folds", "wild_seeds", "alpha_folds", "mode_folds", "epoch_grid", "size_folds", "size_fractions"):
+    for k in ("report_folds", "wild_seeds", "alpha_folds", "mode_folds", "epoch_grid", "size_folds", "size_fractions",
+              "loo_datasets"):
         b[k] = tuple(b[k])
     b["optim"] = tuple((str(k), v) for k, v in (b["optim"].items() if isinstance(b["optim"], dict) else b["optim"]))
     from ..engine.specs import OptimSpec
@@ -184,6 +190,8 @@ def budget(profile: str, **overrides: Any) -> dict[str, Any]:
     if bad:
         raise ValueError(f"budget size_fractions = {b['size_fractions']!r}: fractions of the training subjects in "
                          "(0, 1) (1 is the tables' own runs)")
+    if not set(b["loo_datasets"]) <= {"lab", "wild"}:
+        raise ValueError(f"budget loo_datasets = {b['loo_datasets']!r}: a subset of ('lab', 'wild')")
     if b["pretrain_task"] not in PRETRAIN_TASKS:
         raise ValueError(f"budget pretrain_task = {b['pretrain_task']!r}: choose one of {list(PRETRAIN_TASKS)}")
     if b["calibration_fold"] in b["report_folds"]:
@@ -308,13 +316,15 @@ def position_model(base: ModelSpec, kind: str, mode: str = "broadcast", alpha: f
 def row_preproc(row: str, b: dict[str, Any]) -> PreprocSpec:
     """The preprocessing of a Tables 3–4 row or a leave-one-out row."""
     aug, n, lbp_mode = b["augment_overrides"], b["n_views"], b["lbp_mode"]
+    origin = b.get("mix_origin", "original")
     rows = {
         "Original": PreprocSpec(),
         "LBP": PreprocSpec(lbp=True, lbp_mode=lbp_mode),
         "Crop, flip, rotate, color jitter": PreprocSpec(lbp=True, lbp_mode=lbp_mode, augment=True,
                                                         augment_overrides=aug),
-        "Mixed-token embedding": PreprocSpec(lbp=True, augment=True, augment_overrides=aug, mix=True, n_views=n),
-        "SMaTE − LBP": PreprocSpec(augment=True, augment_overrides=aug, mix=True, n_views=n),
+        "Mixed-token embedding": PreprocSpec(lbp=True, augment=True, augment_overrides=aug, mix=True, n_views=n,
+                                             mix_origin=origin),
+        "SMaTE − LBP": PreprocSpec(augment=True, augment_overrides=aug, mix=True, n_views=n, mix_origin=origin),
         "SMaTE − augmentation": PreprocSpec(lbp=True, mix=True, n_views=0),
         "Augmentation": PreprocSpec(augment=True, augment_overrides=aug),
     }
@@ -360,11 +370,13 @@ AUGMENT_COMPONENTS: dict[str, tuple[tuple[str, Any], ...]] = {
 
 def augmentation_components_study(profile: str, choices: dict[str, Any], **budget_overrides: Any) -> Study:
     """Why the augmented rows stall: the augmentation-alone row (no LBP, no mixing) trained from scratch on the
-    calibration fold at the chosen budget with the paper's augmentation (the ``stall`` block's run, the same config)
+    calibration fold at the stall block's budget (``choices["stall_epochs"]``; else the chosen one) with the paper's augmentation (the ``stall`` block's run, the same config)
     and with each of :data:`AUGMENT_COMPONENTS` removed — label ``component``. From scratch, so that what a start
     brings does not hide what the input does; the tables never read these runs."""
     p = get_profile(profile)
     b = chosen_budget(profile, choices, budget_overrides)
+    if choices.get("stall_epochs") and budget_overrides.get("epochs") is None:
+        b = {**b, "epochs": int(choices["stall_epochs"])}          # the stall block's budget: its run is shared
     d = study_data(profile, "lab", b)
     scratch = p.experiment("lab", data=d, model={"arch": study_arch(profile, b)},
                            optim={**fine_tuning_optim(b), "eval_every": 1})
@@ -426,51 +438,65 @@ def input_signal(profile: str, choices: dict[str, Any], *, seed: int = 0, **budg
     return pd.DataFrame(rows)
 
 
-def calibration_study(profile: str, mode: str | None = None, epochs: int | None = None,
+def calibration_study(profile: str, mode: str | None = None, epochs: int | None = None, strength: str | None = None,
                       **budget_overrides: Any) -> Study:
-    """The runs on the calibration fold that every choice of the ablations is made on, in three steps.
+    """The runs on the calibration fold that every choice of the ablations is made on, in four steps (each step's
+    study says which in ``parameters["step"]``; :func:`calibrate` runs them in order).
 
-    0. Without ``epochs`` (and a budget with several candidate budgets ``epoch_grid``): ``epochs`` — the
-       :data:`EPOCH_ROWS` fine-tuned for each candidate budget (warm-up then cosine decay over each), the evidence
-       :func:`choose_epochs` picks the fine-tuning epochs from.
-    1. With ``epochs`` (or a single candidate), without ``mode``: ``stall`` — from scratch vs fine-tuned from the
-       stand-in, without and with augmentation, all at that budget (does the stand-in help both rows?); ``mode``
-       — TPE-v1 / TPE-v2 in every reading that can act (α = 1).
-    2. With ``mode`` (the reading :func:`choose` picked from step 1) also ``alpha`` — α ∈ {0.5, 2} for TPE-v1,
-       and printed / normalised Eq. 10 at α ∈ {0.5, 2} for TPE-v2, in that reading.
+    1. ``strength`` — without ``strength``, where the rows fine-tune from a start (the stand-in or a checkpoint):
+       the ``stall`` block, at ``epochs`` or else the largest candidate budget of ``epoch_grid``: from scratch vs
+       fine-tuned from the start, without and with augmentation (does the start help both rows?), and the
+       augmented row at every strength of :data:`STRENGTHS` — :func:`choose_strength` picks the strength. The
+       stand-in pretraining is stage 0 of this step, with the from-scratch runs beside it.
+    2. ``epochs`` — with ``strength`` (or where there is no choice of strength), without ``epochs``, and a budget
+       with several candidates: the :data:`EPOCH_ROWS` fine-tuned at each candidate budget (warm-up then cosine
+       decay over each), the slowest row at the chosen strength — :func:`choose_epochs` picks the budget.
+    3. ``mode`` — with ``epochs`` (or a single candidate), without ``mode``: TPE-v1 / TPE-v2 in every reading
+       that can act (α = 1).
+    4. ``alpha`` — with ``mode`` (the reading :func:`choose` picked in step 3) also α ∈ {0.5, 2} for TPE-v1, and
+       printed / normalised Eq. 10 at α ∈ {0.5, 2} for TPE-v2, in that reading.
     """
     p = get_profile(profile)
     b = budget(profile, **budget_overrides)
+    if strength is not None:
+        if strength not in STRENGTHS:
+            raise ValueError(f"calibration_study: strength {strength!r} is not one of {list(STRENGTHS)}")
+        b = {**b, "augment_overrides": STRENGTHS[strength]}
     fold, seed = b["calibration_fold"], p.seeds[0]
     runs: list[Run] = []
     pre = pretraining(profile, b)
     if pre is not None:
         runs.append(Run(pre, (("block", "pretraining"), ("row", "stand-in"), ("stage", 0))))
     choices = {"pretraining": None if pre is None else pre.key()}
+    params = {"profile": profile, **b, "calibration_seed": seed, "strength": strength}
+    if strength is None and (pre is not None or b.get("init")):
+        e = int(epochs) if epochs is not None else max(int(x) for x in b["epoch_grid"])
+        b = {**b, "epochs": e}
+        start = "stand-in" if pre is not None else "checkpoint"                  # what the fine-tuned rows start from
+        scratch = p.experiment("lab", data=study_data(profile, "lab", b),            # from scratch, same budget
+                               model={"arch": study_arch(profile, b)},
+                               optim={**fine_tuning_optim(b), "eval_every": 1})
+        tuned = base_config(profile, "lab", b).replace(optim={"eval_every": 1})
+        for row in ("Original", "Crop, flip, rotate, color jitter"):
+            pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS["paper"])
+            runs.append(_run(scratch, "lab", fold, seed, {"block": "stall", "row": row, "init": "scratch",
+                                                          "strength": "paper", "stage": 0}, preproc=pre_row))
+        for row, strength_ in (("Original", "paper"), *(("Crop, flip, rotate, color jitter", k) for k in STRENGTHS)):
+            pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS[strength_])
+            runs.append(_run(tuned, "lab", fold, seed, {"block": "stall", "row": row, "init": start,
+                                                        "strength": strength_}, preproc=pre_row))
+        params.update(step="strength", epochs=e)
+        return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)), choices)
     if epochs is None and len(b["epoch_grid"]) > 1:
         for e in b["epoch_grid"]:
             lab_e = base_config(profile, "lab", {**b, "epochs": int(e)})
             for row in EPOCH_ROWS:
                 runs.append(_run(lab_e, "lab", fold, seed, {"block": "epochs", "row": row, "budget": int(e)},
                                  preproc=row_preproc(row, b)))
-        params = {"profile": profile, **b, "calibration_seed": seed, "step": "epochs"}
+        params.update(step="epochs")
         return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)), choices)
     b = {**b, "epochs": int(epochs) if epochs is not None else fine_tuning_epochs(b)}
     lab = base_config(profile, "lab", b)
-    if pre is not None or b.get("init"):
-        start = "stand-in" if pre is not None else "checkpoint"                  # what the fine-tuned rows start from
-        scratch = p.experiment("lab", data=study_data(profile, "lab", b),            # from scratch, same budget
-                               model={"arch": study_arch(profile, b)},
-                               optim={**fine_tuning_optim(b), "eval_every": 1})
-        tuned = lab.replace(optim={"eval_every": 1})
-        for row in ("Original", "Crop, flip, rotate, color jitter"):
-            pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS["paper"])
-            runs.append(_run(scratch, "lab", fold, seed, {"block": "stall", "row": row, "init": "scratch",
-                                                          "strength": "paper", "stage": 0}, preproc=pre_row))
-        for row, strength in (("Original", "paper"), *(("Crop, flip, rotate, color jitter", k) for k in STRENGTHS)):
-            pre_row = PreprocSpec(augment=row != "Original", augment_overrides=STRENGTHS[strength])
-            runs.append(_run(tuned, "lab", fold, seed, {"block": "stall", "row": row, "init": start,
-                                                        "strength": strength}, preproc=pre_row))
     for kind in ("tpe_v1", "tpe_v2"):
         for m in MODES:
             runs.append(_run(lab, "lab", fold, seed, {"block": "mode", "row": kind, "mode": m, "alpha": 1.0,
@@ -482,7 +508,7 @@ def calibration_study(profile: str, mode: str | None = None, epochs: int | None 
                 runs.append(_run(lab, "lab", fold, seed, {"block": "alpha", "row": kind, "mode": mode,
                                                           "alpha": alpha, "normalized": norm},
                                  model=position_model(lab.model, kind, mode, alpha, norm)))
-    params = {"profile": profile, **b, "calibration_seed": seed, "mode_for_alpha": mode}
+    params.update(step="alpha" if mode is not None else "mode", epochs=b["epochs"], mode_for_alpha=mode)
     return Study("ablations_calibration", profile, params, tuple(_with_stage(runs)), choices)
 
 
@@ -532,43 +558,48 @@ def choose_epochs(frame: Any) -> dict[str, Any]:
 
 def calibrate(profile: str, *, workers: int | None = None, retrain: bool = False, progress: bool = True,
               **budget_overrides: Any) -> tuple[dict[str, Any], Any, Study, list[dict[str, Any]]]:
-    """Run the calibration steps (stored runs are reused) and return ``(choices, frame, study, results)``.
+    """Run the calibration steps of :func:`calibration_study` in order (stored runs are reused) and return
+    ``(choices, frame, study, results)``: the augmentation strength (step ``strength``), the fine-tuning budget
+    with the rows at that strength (step ``epochs``), the TPE reading and α (steps ``mode``, ``alpha``).
 
     Every notebook of the ablations calls this, so they all use the same choices. ``frame`` holds every
-    calibration run (the ``epochs`` block too); ``results`` one result per distinct calibration run (for
+    calibration run; ``results`` one result per distinct calibration run (for
     :meth:`smate_nb.report.Report.record_runs`); ``study`` is the last step's.
     """
     import pandas as pd
 
     kw = dict(workers=workers, retrain=retrain, progress=progress)
     steps: list[tuple[Study, list[dict[str, Any]]]] = []
-    epochs_choice: dict[str, Any] = {}
     budget_overrides = dict(budget_overrides)
     epochs = budget_overrides.pop("epochs", None)            # a caller's fixed budget: no choice to make
-    zero = calibration_study(profile, epochs=epochs, **budget_overrides)
-    if zero.parameters.get("step") == "epochs":
-        zero_results = zero.run(**kw)
-        steps.append((zero, zero_results))
-        epochs_choice = choose_epochs(zero.frame(zero_results))
-        epochs = epochs_choice["epochs"]
+    fixed, strength = epochs is not None, None
     first = calibration_study(profile, epochs=epochs, **budget_overrides)
-    first_results = first.run(**kw)
-    steps.append((first, first_results))
-    mode = choose(first.frame(first_results))["tpe_mode"]
-    second = calibration_study(profile, mode=mode, epochs=epochs, **budget_overrides)
-    second_results = second.run(**kw)
-    steps.append((second, second_results))
+    if first.parameters.get("step") == "strength":
+        steps.append((first, first.run(**kw)))
+        strength = choose_strength(first.frame(steps[-1][1]))
+    epochs_choice: dict[str, Any] = {}
+    if epochs is None:
+        zero = calibration_study(profile, strength=strength, **budget_overrides)
+        if zero.parameters.get("step") == "epochs":
+            steps.append((zero, zero.run(**kw)))
+            epochs_choice = choose_epochs(zero.frame(steps[-1][1]))
+            epochs = epochs_choice["epochs"]
+    second = calibration_study(profile, strength=strength, epochs=epochs, **budget_overrides)
+    steps.append((second, second.run(**kw)))
+    mode = choose(second.frame(steps[-1][1]))["tpe_mode"]
+    third = calibration_study(profile, strength=strength, epochs=epochs, mode=mode, **budget_overrides)
+    steps.append((third, third.run(**kw)))
     results: dict[str, dict[str, Any]] = {}
     for _, res in steps:
         for r in res:
             results.setdefault(r["key"], r)
-    frames = [st.frame(res) for st, res in steps[:-2]] + [second.frame(second_results)]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = pd.concat([st.frame(res) for st, res in steps[:-2] + steps[-1:]], ignore_index=True)
     choices = choose(frame)
-    choices.update(epochs_choice or {"epochs": int(second.parameters["epochs"]), "epochs_converged": None,
-                                     "evidence_epochs": {}, "epochs_rule": "fixed: one candidate budget"
-                                     if epochs is None else "fixed by the caller"})
-    return choices, frame, second, list(results.values())
+    choices["stall_epochs"] = int(first.parameters["epochs"]) if first.parameters.get("step") == "strength" else None
+    choices.update(epochs_choice or {"epochs": int(third.parameters["epochs"]), "epochs_converged": None,
+                                     "evidence_epochs": {}, "epochs_rule": "fixed by the caller" if fixed
+                                     else "fixed: one candidate budget"})
+    return choices, frame, third, list(results.values())
 
 
 def _with_stage(runs: list[Run]) -> list[Run]:
@@ -595,12 +626,8 @@ def choose(frame: Any) -> dict[str, Any]:
     many test clips of the calibration fold separate the chosen candidate from the runner-up (:func:`clip_margin`)
     — these choices rest on one fold of one seed, so a margin of a clip or two is no evidence of a difference.
     """
-    aug = frame.iloc[0:0] if "strength" not in frame else \
-        frame[(frame["block"] == "stall") & (frame["init"] != "scratch") & (frame["row"] != "Original")]
-    strength = "paper"
-    if len(aug):
-        by = aug.groupby("strength")["WAR"].mean()
-        strength = sorted(by.index, key=lambda k: (-by[k], k != "paper"))[0]
+    aug = _strength_rows(frame)
+    strength = choose_strength(frame)
     m = frame[frame["block"] == "mode"].groupby("mode")["WAR"].mean()
     mode = sorted(m.index, key=lambda k: (-m[k], _MODE_ORDER[k]))[0]
     cand = frame[(frame["block"].isin(["mode", "alpha"])) & (frame["mode"] == mode)]
@@ -625,6 +652,23 @@ def choose(frame: Any) -> dict[str, Any]:
     if out["evidence_strength"]:
         out["margin_augment_strength"] = clip_margin(out["evidence_strength"], strength, n_test(aug))
     return out
+
+
+def _strength_rows(frame: Any) -> Any:
+    """The calibration's fine-tuned augmented runs of the ``stall`` block (what the strength is chosen on)."""
+    if "strength" not in frame or "block" not in frame:
+        return frame.iloc[0:0]
+    return frame[(frame["block"] == "stall") & (frame["init"] != "scratch") & (frame["row"] != "Original")]
+
+
+def choose_strength(frame: Any) -> str:
+    """Rule 0 of :func:`choose`: of :data:`STRENGTHS`, the one whose fine-tuned augmented run of the ``stall``
+    block scores the higher WAR on the calibration fold (ties → the paper's; no such run → the paper's)."""
+    aug = _strength_rows(frame)
+    if not len(aug):
+        return "paper"
+    by = aug.groupby("strength")["WAR"].mean()
+    return sorted(by.index, key=lambda k: (-by[k], k != "paper"))[0]
 
 
 def clip_margin(scores: dict[str, float], chosen: str, n_test: int) -> str:
@@ -706,7 +750,7 @@ def preprocessing_study(profile: str, choices: dict[str, Any], **budget_override
             for row in T3_ROWS:
                 runs.append(_run(bases[dataset], dataset, fold, seed, {"block": table, "row": row},
                                  model=model, preproc=row_preproc(row, b)))
-        for row in LOO_ROWS:
+        for row in LOO_ROWS if dataset in b["loo_datasets"] else ():
             runs.append(_run(bases[dataset], dataset, fold, seed, {"block": "loo", "row": row},
                              model=models["table4"], preproc=row_preproc(row, b)))
     p = get_profile(profile)

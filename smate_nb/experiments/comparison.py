@@ -30,11 +30,13 @@ from . import ablations
 __all__ = ["BASELINES", "FAMILY_OPTIONS", "OPTION_WORDS", "family_pretraining", "family_calibration_study",
            "choose_preprocessing", "calibrate_families", "comparison_study"]
 
-#: Baseline row → architecture per profile kind (smoke uses the tiny configs).
+#: Baseline row → architecture per profile (``default``: every other profile). On equal terms in compute too: on the
+#: cpu profile each family is sized to about the MACs per clip of the ablations' ViViT-FE (``vivit_cpu_coarse_fe``,
+#: 44 M per 12×48² clip: C3D 50 M, CNN-RNN 52 M, frame CNN 45 M; ``smate_nb.cost.count_macs``).
 BASELINES: dict[str, dict[str, str]] = {
-    "C3D": {"smoke": "c3d_smoke", "default": "c3d_small"},
-    "CNN-RNN": {"smoke": "cnnrnn_smoke", "default": "cnnrnn_small"},
-    "frame CNN": {"smoke": "framecnn_smoke", "default": "framecnn_small"},
+    "C3D": {"smoke": "c3d_smoke", "cpu": "c3d_tiny", "default": "c3d_small"},
+    "CNN-RNN": {"smoke": "cnnrnn_smoke", "cpu": "cnnrnn_tiny", "default": "cnnrnn_small"},
+    "frame CNN": {"smoke": "framecnn_smoke", "cpu": "framecnn_tiny", "default": "framecnn_small"},
 }
 #: The preprocessing a CNN family chooses among (rows of :func:`smate_nb.experiments.ablations.row_preproc`), in the
 #: order a tie is broken: the simpler first.
@@ -45,7 +47,7 @@ OPTION_WORDS = {"Original": "none", "LBP": "LBP", "Crop, flip, rotate, color jit
 
 
 def _arch(profile: str, row: str) -> str:
-    return BASELINES[row]["smoke" if profile == "smoke" else "default"]
+    return BASELINES[row].get(profile, BASELINES[row]["default"])
 
 
 def family_pretraining(profile: str, b: dict[str, Any], arch: str) -> Any:

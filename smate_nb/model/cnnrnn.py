@@ -91,6 +91,9 @@ class CNNRNNConfig:
 CNNRNN_CONFIGS = {
     # cpu profile (16×64²): MACs and one-thread step time ≈ vivit_cpu_fe's (480 M vs 472 M MACs per clip).
     "cnnrnn_small": CNNRNNConfig(widths=(24, 48, 96, 192), hidden=128),
+    # the comparison on the cpu profile (12×48², notebook 06): half cnnrnn_small's widths, GRU 96 — 52 M MACs per
+    # clip, about the ablations' vivit_cpu_coarse_fe (44 M); one-thread step, batch 8: 101 vs 64 ms.
+    "cnnrnn_tiny": CNNRNNConfig(widths=(12, 24, 48, 96), hidden=96),
     # smoke profile (8×32²): seconds.
     "cnnrnn_smoke": CNNRNNConfig(widths=(8, 16), convs_per_stage=1, hidden=16),
 }
