@@ -135,7 +135,7 @@ if ep.empty:
     print(f"one candidate budget for this profile: {B['epochs']} epochs (no choice to make)")
 else:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for row, mk in zip(ablations.EPOCH_ROWS, ("o-", "s-")):
+    for row, mk in zip(ablations.EPOCH_ROWS, ("o-", "s-", "^-")):
         sub = ep[ep["row"] == row].sort_values("budget")
         axes[0].plot(sub["budget"], sub["final train loss"], mk, label=row)
         axes[1].plot(sub["budget"], sub["train accuracy"], mk, label=f"{row}: training clips")
@@ -149,8 +149,9 @@ else:
     fig.tight_layout()
     report.figure(fig, "epoch_budget");
     epoch_table = pd.DataFrame([{"budget (epochs)": e, **v} for e, v in choices["evidence_epochs"].items()])
-    report.table(epoch_table, "epoch_budget", caption="Calibration fold: the slowest row and the Original row at each "
-                 f"candidate budget. Rule: {choices['epochs_rule']}", meta={**B, "choices": choices})
+    report.table(epoch_table, "epoch_budget", caption="Calibration fold: the Original row and the rows whose inputs "
+                 f"change at every draw, at each candidate budget. Rule: {choices['epochs_rule']}",
+                 meta={**B, "choices": choices})
     display(epoch_table)
     display(Markdown(f"**Chosen: {choices['epochs']} epochs** — {choices['epochs_rule']}"
                      + ("" if choices["epochs_converged"] else
@@ -219,7 +220,8 @@ for (_, r), res in zip(comp.iterrows(), comp_results):
                       "train accuracy %": r["train accuracy"], "test WAR %": r["WAR"], "health": r["health"]})
 ax.axhline(np.log(7), color="grey", ls=":", lw=1, label="ln 7 (chance)")
 ax.set_xlabel("epoch"); ax.set_ylabel("training loss (augmented clips)"); ax.grid(alpha=0.3); ax.legend(fontsize=7)
-ax.set_title(f"Calibration fold {B['calibration_fold']}, augmentation alone from scratch, {B['epochs']} epochs")
+ax.set_title(f"Calibration fold {B['calibration_fold']}, augmentation alone from scratch, "
+             f"{choices.get('stall_epochs') or B['epochs']} epochs")
 fig.tight_layout()
 report.figure(fig, "augmentation_components");
 comp_table = pd.DataFrame(comp_rows)

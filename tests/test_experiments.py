@@ -71,8 +71,10 @@ def test_the_calibration_chooses_the_strength_then_the_budget_for_rows_at_that_s
     got = {(r.label("row"), r.label("budget")): r.config.optim.epochs for r in step0.select(block="epochs")}
     assert got == {(row, e): e for row in ablations.EPOCH_ROWS for e in b["epoch_grid"]}
     slow = step0.select(block="epochs", row="Mixed-token embedding")[0].config.preproc
-    assert slow.lbp and slow.augment and slow.mix                  # the slowest row: every method at once
-    assert slow.augment_overrides == ablations.STRENGTHS["mild"]
+    assert slow.lbp and slow.augment and slow.mix                  # every method at once …
+    third = step0.select(block="epochs", row="Crop, flip, rotate, color jitter")[0].config.preproc
+    assert third.lbp and third.augment and not third.mix           # … and augmentation without mixing
+    assert slow.augment_overrides == third.augment_overrides == ablations.STRENGTHS["mild"]
     with pytest.raises(ValueError, match="strength"):
         ablations.calibration_study("cpu", strength="wild")
     # Steps 3–4, and every row of the tables, at the chosen budget.
@@ -88,33 +90,39 @@ def test_the_calibration_chooses_the_strength_then_the_budget_for_rows_at_that_s
     assert {r.config.optim.epochs for r in fixed.runs if r.label("stage") == 1} == {7}
 
 
-def _epoch_frame(loss, fit):
+def _epoch_frame(health, fit):
+    """Hand-made epochs block: ``health[row][budget]`` of the augmented rows, ``fit[budget]`` of the Original row."""
     rows = []
     for e in (10, 20, 30):
-        rows.append({"block": "epochs", "row": "Mixed-token embedding", "budget": e, "final train loss": loss[e],
-                     "train accuracy": 60.0, "WAR": 50.0})
+        for row in ablations.EPOCH_ROWS[1:]:
+            rows.append({"block": "epochs", "row": row, "budget": e, "final train loss": 0.5, "train accuracy": 85.0,
+                         "WAR": 50.0, "health": health[row][e]})
         rows.append({"block": "epochs", "row": "Original", "budget": e, "final train loss": 0.1,
-                     "train accuracy": fit[e], "WAR": 70.0})
+                     "train accuracy": fit[e], "WAR": 70.0, "health": "trained"})
     return pd.DataFrame(rows)
 
 
-def test_choose_epochs_takes_the_first_budget_on_the_plateau_where_the_original_fits():
-    # loss 1.6 → 0.90 → 0.86: 20 is within max(0.05, 10 % of 0.90) of the best (0.86); 10 is not.
-    c = ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.90, 30: 0.86}, {10: 99.0, 20: 100.0, 30: 100.0}))
-    assert c["epochs"] == 20 and c["epochs_converged"] and not c["evidence_epochs"][10]["plateau"]
-    # The same curve, but the Original row fits its training clips only at 30 epochs.
-    c = ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.90, 30: 0.86}, {10: 80.0, 20: 94.9, 30: 96.0}))
+def test_choose_epochs_takes_the_first_budget_where_every_augmented_row_trained_and_the_original_fits():
+    third, mixed = ablations.EPOCH_ROWS[1:]
+    ok = {10: "under-trained", 20: "trained", 30: "trained"}
+    c = ablations.choose_epochs(_epoch_frame({third: ok, mixed: ok}, {10: 99.0, 20: 100.0, 30: 100.0}))
+    assert c["epochs"] == 20 and c["epochs_converged"] and not c["evidence_epochs"][10]["augmented rows trained"]
+    # every augmented row must have trained: the third row only at 30
+    late = {10: "under-trained", 20: "under-trained", 30: "trained"}
+    c = ablations.choose_epochs(_epoch_frame({third: late, mixed: ok}, {10: 99.0, 20: 100.0, 30: 100.0}))
     assert c["epochs"] == 30 and c["epochs_converged"]
-    # Still falling fast at the largest budget and never fitting: the largest, flagged.
-    c = ablations.choose_epochs(_epoch_frame({10: 1.9, 20: 1.5, 30: 1.0}, {10: 50.0, 20: 60.0, 30: 70.0}))
+    # the rows train at 20, but the Original row fits its training clips only at 30
+    c = ablations.choose_epochs(_epoch_frame({third: ok, mixed: ok}, {10: 80.0, 20: 94.9, 30: 96.0}))
+    assert c["epochs"] == 30 and c["epochs_converged"]
+    # never trained (collapsed or still falling at the largest budget): the largest, flagged
+    never = {10: "collapsed", 20: "collapsed", 30: "under-trained"}
+    c = ablations.choose_epochs(_epoch_frame({third: ok, mixed: never}, {10: 99.0, 20: 100.0, 30: 100.0}))
     assert c["epochs"] == 30 and not c["epochs_converged"]
-    # A slowest row stuck at chance is flat at every budget: that is no plateau.
-    stuck = _epoch_frame({10: 1.94, 20: 1.94, 30: 1.93}, {10: 99.0, 20: 100.0, 30: 100.0}).assign(
-        health=lambda f: ["collapsed" if r == "Mixed-token embedding" else "trained" for r in f["row"]])
-    c = ablations.choose_epochs(stuck)
-    assert c["epochs"] == 30 and not c["epochs_converged"] and not c["evidence_epochs"][10]["plateau"]
+    assert c["evidence_epochs"][30][f"{mixed} health"] == "under-trained"
     with pytest.raises(ValueError, match="lacks the runs"):
-        ablations.choose_epochs(_epoch_frame({10: 1.6, 20: 0.9, 30: 0.86}, {10: 99, 20: 99, 30: 99}).iloc[:-1])
+        ablations.choose_epochs(_epoch_frame({third: ok, mixed: ok}, {10: 99, 20: 99, 30: 99}).iloc[:-1])
+    with pytest.raises(ValueError, match="health"):
+        ablations.choose_epochs(_epoch_frame({third: ok, mixed: ok}, {10: 99, 20: 99, 30: 99}).drop(columns="health"))
 
 
 def test_the_stand_in_pretraining_uses_no_expression_label():

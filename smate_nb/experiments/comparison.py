@@ -27,7 +27,7 @@ from ..config import get_profile
 from . import Run, Study
 from . import ablations
 
-__all__ = ["BASELINES", "FAMILY_OPTIONS", "OPTION_WORDS", "family_pretraining", "family_calibration_study",
+__all__ = ["BASELINES", "FAMILY_OPTIONS", "OPTION_WORDS", "family_pretraining", "stand_in_runs", "family_calibration_study",
            "choose_preprocessing", "calibrate_families", "comparison_study"]
 
 #: Baseline row → architecture per profile (``default``: every other profile). On equal terms in compute too: on the
@@ -66,6 +66,13 @@ def _family_base(profile: str, b: dict[str, Any], dataset: str, arch: str) -> An
                         model={"arch": arch, "temporal_position": "learned",
                                "init": f"run:{pre.key()}" if pre is not None else "scratch"},
                         optim=ablations.fine_tuning_optim(b))
+
+
+def stand_in_runs(profile: str, b: dict[str, Any]) -> list[Run]:
+    """The stand-in pretraining of every CNN family of :data:`BASELINES` (label ``row``: ``"<family> stand-in"``,
+    stage 0); none where the budget has no stand-in. :func:`smate_nb.experiments.ablations.calibration_study`
+    pretrains them with the ViViT's, so that the two workers share one sweep of long independent runs."""
+    return _pretraining_runs(profile, b)
 
 
 def _pretraining_runs(profile: str, b: dict[str, Any]) -> list[Run]:
