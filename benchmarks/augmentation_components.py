@@ -4,14 +4,14 @@ With the paper's augmentation (random crop 0.8–1.0, flip, turns of ±{2°, 5°
 augmented rows of Tables 3–4 collapse from every start (``finetune_probes_cpu.jsonl``). Each probe here drops one
 component of it — or keeps the crop at the test transform's scale, so it only shifts the face (≤ ±3 px) — and
 trains the *augmentation-alone* row (no LBP, no mixing) from scratch with the ablations' cpu budget: model
-``ablations.study_arch`` (``vivit_cpu_small_fe``), lr 1e-4, batch 8, on the calibration fold (lab fold 9, never
-reported). One JSON line per probe (per-epoch training loss and accuracy on the augmented clips, accuracy on the
+``ablations.study_arch`` and the budget's recipe (the lines of ``augmentation_components_cpu.jsonl`` were written with
+``vivit_cpu_small_fe`` at lr 1e-4, batch 8), on the calibration fold (lab fold 9, never reported). One JSON line per probe (per-epoch training loss and accuracy on the augmented clips, accuracy on the
 un-augmented training clips, test WAR, health) is appended to ``--out``.
 
     python benchmarks/augmentation_components.py --epochs 60 no_rotation translate_only_crop no_colour no_flip
 
-The paper-strength and mild references at the same budget are the calibration's own ``stall`` block (notebook 05
-§ 1: augmentation alone from scratch and from the stand-in).
+The paper-strength and mild references are the calibration's own ``stall`` block (notebook 05 § 1: augmentation
+alone from scratch and from the stand-in) when ``--epochs`` is its budget (the largest candidate, cpu: 45).
 """
 from __future__ import annotations
 

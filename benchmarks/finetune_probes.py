@@ -4,7 +4,7 @@ Every probe is one training on the ablations' calibration fold (lab fold 9 of th
 through the engine's own ``fit`` with the ablations' data, geometry and ViViT-FE (``ablations.study_arch``; lines
 without an ``arch`` field were written with the profile's ``vivit_cpu_fe``), and differs from the ablations' row config
 only in what its name says: ``start`` (``scratch``, the ``rotation`` / ``exemplar`` label-free stand-ins of
-``ablations.pretraining``), the row (``Original`` or the slowest, ``Mixed-token embedding``), ``lr`` and
+``ablations.pretraining``), the row (any row of ``ablations.row_preproc``: ``Original``, ``Crop, flip, rotate, color jitter``, ``Mixed-token embedding``, …), ``lr`` and
 ``batch_size`` (and, optionally, the augmentation strength of ``ablations.STRENGTHS``). It prints one JSON line per probe (the per-epoch training loss, the accuracy on the un-augmented
 training clips, the test WAR, the run's health) and appends it to ``--out``.
 

@@ -428,8 +428,8 @@ probabilities.round(3)
 show_source(augmentation.sample_params)
 
 # %% [markdown]
-# and its application — crop and resize first, so rotation and colour work on the smaller output —
-# `augmentation.apply_params`:
+# and its application — crop, resize, flip and rotation as one bilinear resampling of the stored frame
+# (`augmentation.warp`), then colour on the output — `augmentation.apply_params`:
 
 # %%
 show_source(augmentation.apply_params)

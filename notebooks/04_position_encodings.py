@@ -46,9 +46,9 @@
 # [notebook 09 § 6](09_appendix_data.ipynb#data-variants) — in probes while choosing this, on the
 # near-pixel-aligned default a fine-tuned model scored 100 % on the calibration fold, leaving no room for any row,
 # and ≤ 4-pixel shifts of its test clips took it to ≈ 26 %), and in the cpu profile the clips are
-# 12 frames at 48² (6 temporal tokens; the profile's 16 at 64² is 2.9× slower per clip, and the budget goes to
-# replicates instead) through `vivit_cpu_small_fe` (3 spatial + 1 temporal layers of width 96: on the calibration fold
-# it fits the Original row's training clips as the profile's 4 + 2 layers of width 128 does, at 2.1× the speed).
+# 12 frames at 48² through `vivit_cpu_coarse_fe`: 3 spatial + 1 temporal layers of width 96, tubelets of 2×12×12, so
+# 6 temporal × 4×4 spatial tokens (on the calibration fold 2.1 s an epoch against 4.0 with 2×8×8 tubelets, the
+# Original row fitting its training clips as fast; the budget goes to replicates instead).
 #
 # **Run it yourself.** `python -m smate_nb run --profile cpu --only position_encodings` — the trainings are shared
 # with notebook 05 (same configs, stored once); the README gives the measured wall time with 2 workers.
@@ -108,9 +108,11 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
 # %% [markdown]
 # ## 1 · Calibration: which TPE reading, which α (calibration fold only)
 #
-# Two steps, each by a fixed rule (`ablations.choose`): first the reading with the highest mean WAR of TPE-v1 and
-# TPE-v2 at α = 1; then, in that reading, α (and for TPE-v2 the printed or normalised Eq. 10) with the highest WAR,
-# ties going to α = 1 as printed. These runs are never reported as results; the choices are recorded with every table.
+# The last two of the calibration's four steps (augmentation strength → budget → reading → α; the first two are shown
+# in notebook 05 § 1), each by a fixed rule (`ablations.choose`): first the reading with the highest mean WAR of TPE-v1
+# and TPE-v2 at α = 1; then, in that reading, α (and for TPE-v2 the printed or normalised Eq. 10) with the highest
+# WAR, ties going to α = 1 as printed. These runs are never reported as results; the choices are recorded with every
+# table.
 
 # %%
 choices, cal, cal_study, cal_results = ablations.calibrate(profile, retrain=retrain, **overrides)
@@ -155,8 +157,8 @@ report.table(frame, "runs", caption="Position encodings — every run", meta=met
 # only by float rounding (LayerNorm removes the offset exactly in the forward pass, so also in the backward pass).
 # Expected after a short training: the same predictions on every test clip, and training losses that agree up to
 # float rounding. Rounding is not zero, though, and training amplifies it: over enough steps two such runs can
-# drift onto different paths (measured: after the old reference's 6 epochs the losses agreed to 6e-5 and every
-# prediction was the same; after 60 epochs they differ by ≈ 0.05 and part of the predictions differ). Where they
+# drift onto different paths (measured in earlier references: after 6 epochs the losses agreed to 6e-5 and every
+# prediction was the same; after 60 epochs they differed by ≈ 0.05 and part of the predictions differed). Where they
 # drift, the gap between them is a direct measure of how far two runs land apart for no reason a method could
 # cause — the noise every comparison of Table 2 must beat.
 

@@ -113,7 +113,7 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
       f"clip geometry {dict(B['geometry']) or 'the profile’s'}; torch threads {threads}")
 
 # %% [markdown]
-# ## 1 · The start and the budget, chosen on the calibration fold
+# ## 1 · The start, the augmentation strength and the budget, chosen on the calibration fold
 #
 # **What every row starts from.** The paper fine-tunes a ViViT pretrained on Kinetics-400 — actions, another task,
 # no expression label, trained with random crops. Those weights cannot be had here, so every row fine-tunes from a
@@ -124,10 +124,17 @@ print(f"profile {profile}: lab folds {list(B['report_folds'])} (calibration fold
 # that helps both the Original and the augmented row (`smate_nb.experiments.ablations.PRETRAIN_TASKS` holds the
 # evidence).
 #
+# **In what order the calibration decides** (`ablations.calibrate`): first the *stall* block at the largest candidate
+# budget — from scratch vs from the stand-in, without and with augmentation, and the augmented row at each strength
+# (the paper's, and a mild one); it chooses the augmentation strength (`ablations.choose_strength`; figures below the
+# budget's). Then the budget, with the rows at that strength; then the TPE reading and α (notebook 04).
+#
 # **How long every row trains.** One budget for every row of every table: the smallest number of epochs (warm-up,
-# then cosine decay) at which the slowest row — LBP + augmentation + mixed tokens — has reached its plateau, and the
-# Original row fits its training clips (≥ 95 % training accuracy). Below, both rows at each candidate budget: the
-# final training loss (left) and the training and test accuracy (right); the rule and its choice under them.
+# then cosine decay) at which both rows whose inputs change at every draw — LBP + augmentation, and LBP +
+# augmentation + mixed tokens — are `trained` by `smate_nb.engine.health` (their training loss has levelled off
+# over the last 5 epochs and they classify ≥ 80 % of their own un-augmented training clips), and the Original row
+# fits its training clips (≥ 95 %). Below, the three rows at each candidate budget: the final training loss (left)
+# and the training and test accuracy (right); the rule and its choice under them.
 
 # %%
 ep = cal[cal["block"] == "epochs"]
@@ -158,16 +165,17 @@ else:
                         ". **No candidate met the rule: the largest was taken, and the rows may not have converged.**")))
 
 # %% [markdown]
-# **What to see.** Left: if the slowest row's loss falls with the budget and then levels off, the chosen budget is
-# where it levels off; a curve that stays at ln 7 means that row did not train at any candidate budget (then its
-# runs below are `collapsed`, and the table says so). Right: the paper's baseline (42 % on CK+) evidently fits its
+# **What to see.** Left: the chosen budget is the first at which both augmented rows' runs are `trained` (the
+# table's health columns); a curve that stays at ln 7 means that row did not train at any candidate budget (then
+# its runs below are `collapsed`, and the table says so). Right: the paper's baseline (42 % on CK+) evidently fits its
 # training data and generalises badly; if our Original row is in that regime, its *training* accuracy is near
 # 100 % and its *test* accuracy clearly lower. If its training accuracy is far from 100 %, the budget has not let
 # it fit its ~250 training clips — it is under-fitting, not over-fitting, and the paper's reason for augmentation
 # does not apply to it.
 #
-# **Does the stand-in help both rows?** The same budget from scratch and from the stand-in, for the Original row
-# and the augmented row (training loss, and test WAR after every epoch, scored without changing the training):
+# **Does the stand-in help both rows?** The stall block, at the largest candidate budget: from scratch and from the
+# stand-in, for the Original row and the augmented row (augmentation alone, no LBP), the latter at each strength —
+# training loss, and test WAR after every epoch, scored without changing the training:
 
 # %%
 stall = cal[cal["block"] == "stall"]
@@ -193,13 +201,15 @@ fig.tight_layout()
 report.figure(fig, "stall_curves");
 stall_table = pd.DataFrame(rows)
 report.table(stall_table, "stall", caption=f"Calibration fold: from scratch vs fine-tuned from {start}, without and "
-             "with augmentation, at the chosen budget", meta={**B, "choices": choices})
+             f"with augmentation, at the largest candidate budget ({choices.get('stall_epochs')} epochs); the "
+             "fine-tuned augmented runs choose the strength", meta={**B, "choices": choices})
 stall_table
 
 # %% [markdown]
 # **What to see.** A start helps where the fine-tuned curve lies below the scratch curve of the same input: on the
-# loss plot, the first epochs; on the WAR plot, the end. This single fold of 28 test clips decides nothing about
-# the tables (one clip = 3.6 points); it shows whether the stand-in is worth starting from, for both kinds of row.
+# loss plot, the first epochs; on the WAR plot, the end. This single fold of 28 test clips (one clip = 3.6 points)
+# decides one thing about the tables — the augmentation strength, on its fine-tuned augmented runs; beyond that it
+# shows whether the stand-in is worth starting from, for both kinds of row.
 
 # %% [markdown]
 # **Why does an augmented row stall? One component at a time.** If the augmented row stays at chance where the
@@ -234,8 +244,8 @@ comp_table
 # **What to see.** A component whose removal lets the loss leave ln 7 is one that, on its own, hides the
 # expression from this model at this budget; if no single removal does, the components act together (each adds
 # variation the model must learn to ignore from ~250 clips). Measured while building this block (cpu profile,
-# `benchmarks/augmentation_components.py`, 60 epochs): removing the turns, the flip, or the scale change (a shift
-# of ≤ ±3 px, under half an 8-px tubelet) each left the run `collapsed` (14–16 % on its own training clips);
+# `benchmarks/augmentation_components.py`, 60 epochs, `vivit_cpu_small_fe` with 8-px tubelets at lr 1e-4): removing
+# the turns, the flip, or the scale change (a shift of ≤ ±3 px, under half a tubelet) each left the run `collapsed` (14–16 % on its own training clips);
 # removing the colour jitter and grayscale was the only change that let it learn (33 % on its training clips, loss
 # still falling). The lab faces are not at fixed pixels to begin with: with `pose` = 1 every sequence has its own
 # placement (±3 % shift, ±10 % scale, ±6° roll), held for all its frames — what augmentation adds is a new
@@ -288,12 +298,13 @@ display(Markdown(f"This run: a shift alone moves the pixels **{shift_only['augme
 # Below, the switches of every row (`PreprocSpec`), then one training clip of the first lab fold through each row's
 # input pipeline — what the model actually receives in training: the last frame of three random draws (seeds 0–2;
 # for a row whose LBP replaces the clip at random, each title says whether that draw was replaced), and for the
-# mixed-token rows the LBP view of Eq. 7 (the augmented views look like the draws).
+# mixed-token rows the LBP view of Eq. 7 (their augmented views look like the augmentation row's draws).
 
 # %%
 row_names = list(ablations.T3_ROWS) + list(ablations.LOO_ROWS[:2])
 switches = pd.DataFrame([{"row": r, **{k: v for k, v in asdict(ablations.row_preproc(r, B)).items()
-                                        if k in ("augment", "lbp", "lbp_mode", "lbp_prob", "mix", "n_views", "mix_prob")}}
+                                        if k in ("augment", "lbp", "lbp_mode", "lbp_prob", "mix", "n_views", "mix_prob",
+                                                 "mix_origin")}}
                          for r in row_names])
 report.table(switches, "row_preprocessing", caption="What each row does (PreprocSpec switches)", meta=B)
 display(switches)
@@ -337,9 +348,10 @@ report.figure(fig, "training_inputs");
 # row and one in the augmentation row). LBP enters as an augmentation, and the test clips are always the original
 # frames; with `lbp_mode = "input"` every draw, and every test clip, is the LBP image. *Crop, flip, rotate, colour
 # jitter*: every draw moves, turns, mirrors or recolours the face, and is then replaced by its LBP image or not, as
-# in the `LBP` row. *Mixed tokens*: the clip shown is one augmented view;
-# Eq. 7 mixes its tokens with those of the other augmented views and of the LBP view at the right — the LBP image
-# of the clip *before* augmentation.
+# in the `LBP` row. *Mixed tokens*: the clip shown is z_origin of Eq. 7 — the original clip, the same in every draw
+# (`mix_origin = "original"`: Eq. 7 calls it "original data"; which clip the paper's mixed-token row used as its
+# origin is not stated, notebook 08's register); Eq. 7 mixes its tokens with those of the N augmented views and of
+# the LBP view at the right — the LBP image of the original clip.
 
 # %% [markdown]
 # ## 3 · The trainings
@@ -398,7 +410,9 @@ for block, name, ref in (("table3", "Table 3 — learned temporal embedding (BER
 # The paper's cumulative order confounds each method with the ones added before it (augmentation is measured on top
 # of LBP; mixing needs augmentation). Removing one method at a time from the full SMaTE measures what it adds
 # *given the others*: Δ = full − (full without it). The paper has no such numbers; its claim is that every method
-# helps (its cumulative gains in Table 4 are positive), so the verdict checks the sign.
+# helps (its cumulative gains in Table 4 are positive), so the verdict checks the sign. The block runs on the
+# budget's `loo_datasets` (cpu: the lab folds only — its mixed-token runs are the dearest, and DESIGN's budget order
+# puts the leave-one-out on lab).
 
 # %%
 full = frame[(frame["block"] == "table4") & (frame["row"] == "Mixed-token embedding")]

@@ -118,19 +118,20 @@ report.table(frame, "runs", caption="Comparison — every run", meta=meta, timin
 # ## 1 · Table 1 — the ViViT-FE baseline
 #
 # Accuracy of the baseline (learned temporal embedding, no LBP / augmentation / mixed tokens) beside the paper's, and
-# its cost: ours counted for the profile's model at the study's clip geometry and for ViViT-B/16x2 FE at the paper's
-# (25 frames, 224²). Which model the paper's Table 1 row is, is our reading: its CK+ number is the BERT row's of
+# its cost: ours counted for the study's model (the one its runs trained: `ablations.study_arch`) at the study's clip
+# geometry, and ViViT-B/16x2 FE's at the paper's (25 frames, 224²). Which model the paper's Table 1 row is, is our reading: its CK+ number is the BERT row's of
 # Tables 2–3, its AFEW number (37.22 %) is not (BERT: 34.99 %) but equals Table 4's TPE-v2 `Original` — recorded
 # in notebook 08's ambiguity register.
 
 # %%
 base_rows = frame[frame["row"] == "ViViT-FE baseline"]
-geo = ExperimentConfig.from_dict(next(x for x in results if x["key"] == base_rows.iloc[0]["key"])["config"]).data
+base_cfg = ExperimentConfig.from_dict(next(x for x in results if x["key"] == base_rows.iloc[0]["key"])["config"])
+geo, arch = base_cfg.data, base_cfg.model.arch
 with torch.device("meta"):
     big = build_vivit("vivit_b_16x2_fe", num_frames=25, image_size=224, num_classes=7)
-    ours = build_vivit(P.model.arch, num_frames=geo.num_frames, image_size=geo.crop, num_classes=7)
+    ours = build_vivit(arch, num_frames=geo.num_frames, image_size=geo.crop, num_classes=7)
 t1 = pd.DataFrame([
-    {"model": f"{P.model.arch} ({geo.num_frames} frames, {geo.crop}²) — ours, measured",
+    {"model": f"{arch} ({geo.num_frames} frames, {geo.crop}²) — ours, measured",
      "lab / CK+ WAR %": fmt_mean_std(base_rows[base_rows["dataset"] == "lab"]["WAR"]),
      "wild / AFEW WAR %": fmt_mean_std(base_rows[base_rows["dataset"] == "wild"]["WAR"]),
      "params (M)": count_params(ours) / 1e6, "GMACs": count_macs(ours, geo.num_frames, geo.crop) / 1e9},

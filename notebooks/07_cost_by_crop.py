@@ -562,7 +562,8 @@ if pipeline_check and plan:
     pipe_name, pipe_over = next((n, o) for n, o, c in plan if c == pipe_crop)
     frame_size = round(pipe_crop * 256 / 224)          # stored clips are resized to the paper's 256/224 ratio
     pipe = InputPipeline(DataSpec(crop=pipe_crop, resize=frame_size, num_frames=num_frames),
-                         PreprocSpec(augment=True, mix=True, n_views=pipeline_views, lbp=True, lbp_variant=lbp_variant))
+                         PreprocSpec(augment=True, mix=True, n_views=pipeline_views, lbp=True, lbp_variant=lbp_variant,
+                                     mix_origin="original"))       # as the ablations train Eq. 7 (origin = original)
     n_batches = budget["pipeline_batches"] + 1
     shapes = []
     pipe_timing = throughput.time_data_pipeline(

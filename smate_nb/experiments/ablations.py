@@ -28,8 +28,8 @@ Rows:
   reading (``broadcast``) on one fold, to show it equals ``none``; every reading that can act on the
   reported lab folds; α ∈ {0.5, 1, 2} (printed and normalised Eq. 10) on the first lab folds.
 * Tables 3 / 4 (learned / TPE-v2), cumulative: Original → + LBP → + crop, flip, rotate, colour jitter →
-  + mixed-token embedding (Eq. 7); for TPE-v2 a leave-one-out block: SMaTE − LBP, − augmentation, − mixing
-  (= the third row).
+  + mixed-token embedding (Eq. 7); for TPE-v2 a leave-one-out block (on ``loo_datasets``; cpu: the lab folds):
+  SMaTE − LBP, − augmentation, − mixing (= the third row).
 """
 from __future__ import annotations
 
@@ -73,8 +73,8 @@ _BUDGET: dict[str, dict[str, Any]] = {
     # flip): 121 k clip-steps, 1161 s on one thread beside other trainings; it ends at 81 % of its training clips
     # (86 % of the un-augmented ones). Measured from a 30-epoch stand-in (37 % of its sequences) instead, the
     # augmentation-alone row fine-tuned 30 epochs at lr 1e-4 fitted 29 % of its training clips, from the 60-epoch
-    # one 67.5 %; with colour jitter added to the pretext's crop + flip (30 epochs) 39.7 %
-    # (/tmp probes of the 2026-12-07 session; their curves in benchmarks/finetune_probes_cpu.jsonl).
+    # one 67.5 %; with colour jitter added to the pretext's crop + flip (30 epochs) 39.7 % (every curve in
+    # benchmarks/finetune_probes_cpu.jsonl, the lines whose note starts "2026-12-07 session").
     # epochs: not fixed here. The calibration fold's step 'epochs' trains the Original row and the two rows whose
     # inputs change at every draw (LBP + augmentation; + mixed tokens) at each budget of epoch_grid, and
     # choose_epochs takes the smallest at which both are `trained` and the Original row fits its training clips.
@@ -127,8 +127,9 @@ PRETEXT_AUGMENT: dict[str, tuple[tuple[str, Any], ...]] = {
 PRETRAIN_TASKS = ("exemplar", "rotation", "arrow_of_time", "expression")
 
 #: Augmentation strengths the calibration chooses between (AugmentConfig overrides): the paper's (crop 0.8–1.0 of the
-#: frame, turns of ±{2°, 5°, 7°}) and a mild one (crop 0.95–1.0, turns of ±2°). Rule (:func:`choose`): the one whose
-#: fine-tuned model scores higher on the calibration fold; a tie keeps the paper's.
+#: frame, turns of ±{2°, 5°, 7°}) and a mild one (crop 0.95–1.0, turns of ±2°). Rule (:func:`choose_strength`, the
+#: calibration's first step — the stall block at the largest candidate budget, before the budget is chosen): the one
+#: whose fine-tuned augmented model scores higher on the calibration fold; a tie keeps the paper's.
 STRENGTHS: dict[str, tuple[tuple[str, Any], ...]] = {
     "paper": (),
     "mild": (("crop_scale", (0.95, 1.0)), ("angles", (2.0,))),
@@ -274,7 +275,7 @@ def base_config(profile: str, dataset: str, b: dict[str, Any]) -> ExperimentConf
 
 def study_arch(profile: str, b: dict[str, Any]) -> str:
     """The ViViT-FE of every row, the stand-in and the from-scratch runs of the studies: the budget's ``arch``
-    (cpu: ``vivit_cpu_small_fe``), else the profile's model."""
+    (cpu: ``vivit_cpu_coarse_fe``), else the profile's model."""
     return b.get("arch") or get_profile(profile).model.arch
 
 
@@ -448,10 +449,11 @@ def calibration_study(profile: str, mode: str | None = None, epochs: int | None 
        the ``stall`` block, at ``epochs`` or else the largest candidate budget of ``epoch_grid``: from scratch vs
        fine-tuned from the start, without and with augmentation (does the start help both rows?), and the
        augmented row at every strength of :data:`STRENGTHS` — :func:`choose_strength` picks the strength. The
-       stand-in pretraining is stage 0 of this step, with the from-scratch runs beside it.
+       stand-in pretrainings (the ViViT's and the comparison's CNN families', ``comparison.stand_in_runs``) are
+       stage 0 of this step, with the from-scratch runs beside them.
     2. ``epochs`` — with ``strength`` (or where there is no choice of strength), without ``epochs``, and a budget
        with several candidates: the :data:`EPOCH_ROWS` fine-tuned at each candidate budget (warm-up then cosine
-       decay over each), the slowest row at the chosen strength — :func:`choose_epochs` picks the budget.
+       decay over each), the augmented rows at the chosen strength — :func:`choose_epochs` picks the budget.
     3. ``mode`` — with ``epochs`` (or a single candidate), without ``mode``: TPE-v1 / TPE-v2 in every reading
        that can act (α = 1).
     4. ``alpha`` — with ``mode`` (the reading :func:`choose` picked in step 3) also α ∈ {0.5, 2} for TPE-v1, and

@@ -97,7 +97,7 @@ class C3DConfig:
 
 
 C3D_CONFIGS = {
-    # cpu profile (16×64²): C3D's conv widths × 3/16 (stage 1: 8); params, MACs, one-thread step ≈ vivit_cpu_fe's.
+    # the profile model's size (vivit_cpu_fe, 16×64²; notebook 06 on other profiles): C3D's conv widths × 3/16 (stage 1: 8); params, MACs, one-thread step ≈ vivit_cpu_fe's.
     "c3d_small": C3DConfig(stages=((8,), (24,), (48, 48), (96, 96), (96, 96)), fc_dims=(512, 512)),
     # the comparison on the cpu profile (12×48², notebook 06): half c3d_small's widths (stage 1: 4) and FC 256 — 50 M
     # MACs per clip, about the ablations' vivit_cpu_coarse_fe (44 M); one-thread step, batch 8: 97 vs 64 ms.

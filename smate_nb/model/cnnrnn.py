@@ -89,7 +89,7 @@ class CNNRNNConfig:
 
 
 CNNRNN_CONFIGS = {
-    # cpu profile (16×64²): MACs and one-thread step time ≈ vivit_cpu_fe's (480 M vs 472 M MACs per clip).
+    # the profile model's size (vivit_cpu_fe, 16×64²; notebook 06 on other profiles): MACs and one-thread step ≈ vivit_cpu_fe's (480 M vs 472 M MACs per clip).
     "cnnrnn_small": CNNRNNConfig(widths=(24, 48, 96, 192), hidden=128),
     # the comparison on the cpu profile (12×48², notebook 06): half cnnrnn_small's widths, GRU 96 — 52 M MACs per
     # clip, about the ablations' vivit_cpu_coarse_fe (44 M); one-thread step, batch 8: 101 vs 64 ms.

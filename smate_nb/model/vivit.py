@@ -150,8 +150,8 @@ VIVIT_CONFIGS: dict[str, ViViTConfig] = {
                                    mlp_dim=3072, tubelet=(2, 16, 16), num_frames=25, image_size=224),
     "vivit_cpu_fe": ViViTConfig(dim=128, spatial_depth=4, temporal_depth=2, heads=4,
                                 mlp_dim=512, tubelet=(2, 8, 8), num_frames=16, image_size=64),
-    # The ablations' and the comparison's ViViT-FE on the cpu profile (ablations budget ``arch``): 3 + 1 layers of
-    # width 96. On the calibration fold (lab fold 9, 60 epochs, lr 1e-4, batch 8, from scratch) the Original row fits
+    # 3 + 1 layers of width 96: the ablations' ViViT-FE on the cpu profile until 2026-12-07 (now its coarser-tubelet
+    # twin vivit_cpu_coarse_fe, below). On the calibration fold (lab fold 9, 60 epochs, lr 1e-4, batch 8, from scratch) the Original row fits
     # its training clips with it as with vivit_cpu_fe (100 % both; test 89.3 vs 82.1 %, 28 clips) in 139 s instead
     # of 285 s, and the augmented row collapses with both (benchmarks/finetune_probes_cpu.jsonl).
     "vivit_cpu_small_fe": ViViTConfig(dim=96, spatial_depth=3, temporal_depth=1, heads=4,
