@@ -87,10 +87,16 @@ def test_a_run_that_fits_its_training_clips_is_not_under_trained_by_a_falling_lo
     # the measured stand-in pretraining: 0.07 → 0.034 (−53 %) over the last 3 epochs, 100 % training accuracy
     losses = [1.26, 0.86, 0.59, 0.2, 0.1, 0.07, 0.05, 0.04, 0.034]
     assert run_health(losses, SPREAD, 7, train_war=1.0)["label"] == "trained"
-    assert run_health(losses, SPREAD, 7, train_war=0.99)["label"] == "trained"         # the boundary: 99 % fits
-    assert run_health(losses, SPREAD, 7, train_war=0.98)["label"] == "under-trained"   # 2 % still wrong
+    assert run_health(losses, SPREAD, 7, train_war=0.95)["label"] == "trained"         # the boundary: 95 % fits
+    assert run_health(losses, SPREAD, 7, train_war=0.94)["label"] == "under-trained"   # 6 % still wrong
     assert run_health(losses, SPREAD, 7)["label"] == "under-trained"                   # unknown: not exempted
-    assert H.FITTED == 0.99
+    # the measured LBP + augmentation run at 45 epochs: a loss near 0.1 scattering by ±0.05 "falls 62 %" — it fits
+    noisy = [0.102, 0.189, 0.156, 0.218, 0.237, 0.131, 0.121, 0.131, 0.079, 0.1]
+    assert run_health(noisy, SPREAD, 7, train_war=0.968)["label"] == "trained"
+    assert run_health(noisy, SPREAD, 7, train_war=0.90)["label"] == "under-trained"
+    assert H.FITTED == 0.95
+    from smate_nb.experiments import ablations
+    assert ablations.ORIGINAL_FIT == 100 * H.FITTED                    # one meaning of "fits its training clips"
 
 
 def test_a_run_at_chance_on_its_own_training_clips_is_collapsed_even_with_a_flat_loss():

@@ -17,7 +17,7 @@ module names such runs, from what every result stores (its per-epoch training lo
 
   ``drop = −s · k / ℓ₀``  (with fewer than k + 1 epochs: the line through every epoch),
 
-  exceeds :data:`PLATEAU_TOL` (2 %) while the run still misclassifies more than 1 % of its own un-augmented
+  exceeds :data:`PLATEAU_TOL` (2 %) while the run still misclassifies more than 5 % of its own un-augmented
   training clips (:data:`FITTED`; a run that fits them has nothing left to fit). Also under-trained: a run that
   classifies less than :data:`FIT_FLOOR` (80 %) of its own un-augmented training clips correctly — the cosine
   schedule flattens the loss in its tail whether or not the model has fitted its data, so a flat tail alone is
@@ -69,10 +69,14 @@ PLATEAU_EPOCHS: Final = 5
 #: … and a relative drop above this share means the loss was still falling: under-trained …
 PLATEAU_TOL: Final = 0.02
 #: … unless the run already classifies at least this share of its own (un-augmented) training clips correctly: then
-#: it has nothing left to fit, and a falling loss is only growing confidence (measured: the stand-in pretraining's
-#: loss fell 0.07 → 0.034, −53 %, over its last 3 epochs at 100 % training and 99 % held-out accuracy; measured with
-#: vivit_cpu_small_fe, like the figures below).
-FITTED: Final = 0.99
+#: it fits them, and a falling loss is only growing confidence. The suite's one meaning of "fits its training clips"
+#: (the budget's rule asks it of the Original row too, ``ablations.choose_epochs``). Why not 99 %: near zero, a
+#: relative trend reads the scatter of the epoch losses, not convergence. Measured on the calibration fold
+#: (2026-12-07, LBP + augmentation from the stand-in, 45 epochs): 96.8 % of its training clips, all 28 test clips,
+#: losses 0.237, 0.131, 0.121, 0.131, 0.079, 0.100 over its last 6 epochs — a "61.6 % fall" of a loss near 0.1;
+#: the mixed row beside it "rose 35.5 %" (0.014–0.043). Before: the stand-in pretraining's loss fell 0.07 → 0.034,
+#: −53 %, over its last 3 epochs at 100 % training accuracy (vivit_cpu_small_fe, like the figures below).
+FITTED: Final = 0.95
 #: A run that classifies less than this share of its own un-augmented training clips has not fitted them: under-
 #: trained, however flat its loss (measured on the calibration fold, cosine schedule at lr 1e-4: the Original row
 #: ended 30 epochs at loss 0.88, flat, 78.6 % on its training clips — 60 epochs took it to 100 %, loss 0.12; an
