@@ -427,15 +427,14 @@ Markdown("\n\n".join(lines))
 #
 # Each is one parameter away. Pass it with `--reports` to another folder, so the reference run stays as it is:
 # `python -m smate_nb run --profile cpu --only position_encodings --reports /tmp/ex --param KEY=VALUE`. Costs are
-# for the `cpu` profile, from the seconds per epoch measured for its budget (`smate_nb/experiments/ablations.py`,
-# two trainings at once: 3.5 s on lab and 4.6 s on wild for a row without preprocessing), at a 60-epoch budget
-# (30 epochs: half).
+# for the `cpu` profile, measured in the reference run of 2026-12-07 (`vivit_cpu_coarse_fe`, the calibrated 45
+# epochs, two trainings at once on this 2-core VM: ≈ 112 s per lab and ≈ 155 s per wild training of a row without
+# preprocessing).
 #
 # 1. **The literal reading on your own.** `tpe_mode="broadcast"`: the TPE rows of Table 2 (and the α block) read
 #    TPE literally, one scalar added to every channel. Predict Table 2 before it finishes. *Cost:* 20 new
-#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused); the reference run of 2026-12-04
-#    measured ≈ 124 s per lab and ≈ 177 s per wild 60-epoch training with two at once — ≈ 47 training-minutes,
-#    ≈ 25 min on two workers.
+#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused): ≈ 42 training-minutes, ≈ 21 min on
+#    two workers.
 # 2. **A harsher length test.** `length_factors=[3.0, 4.0]`: which encoding degrades first, and why can the learned
 #    table not do better than interpolation? *Cost:* no training — every stored lab model of Table 2 is scored
 #    again on its test clips at each factor.

@@ -58,7 +58,7 @@ epochs = None                # fine-tuning epochs of every row; None → chosen 
 init = None                  # a local ViT-B/16 .safetensors to fine-tune every row from (gpu / paper
                              # profiles); None → the stand-in pretraining (cpu, gpu) or the profile's init
 # The exercises' switches: they change the rows of the tables, never the calibration (budget, strength, TPE).
-lbp_mode = "replace"         # how LBP enters a row without mixing: "replace" (p = lbp_prob) | "input" (always)
+lbp_mode = "replace"         # how LBP enters a row without mixing: "replace" (drawn, prob. lbp_prob) | "input" (always)
 augment_overrides = {}       # AugmentConfig fields replacing those of the strength chosen on the calibration
                              # fold in every augmented row, e.g. {"crop_scale": [0.9, 0.9]}; {} → as chosen
 n_views = None               # augmented views of Eq. 7 in the mixed-token rows; None → the study's
@@ -278,9 +278,9 @@ display(Markdown(f"This run: a shift alone moves the pixels **{shift_only['augme
 
 # %% [markdown]
 # **What to see.** A shift of a few pixels alone — no scale change, flip, turn or colour — moves the pixels several
-# times more than the whole onset → peak expression (the cpu reference: 5.3×; the paper's full augmentation 9.6×),
-# and after it, where an augmented clip's nearest un-augmented clip is one of its person's, it is its own sequence
-# in only ≈ 40 % of the cases (the cpu reference; chance 14 %, without augmentation 100 %). In pixel space the expression
+# times more than the whole onset → peak expression (this run's factors: the line printed under the table), and
+# after it, where an augmented clip's nearest un-augmented clip is one of its person's, it is its own sequence in
+# the share printed there (chance 14 %, without augmentation 100 %). In pixel space the expression
 # is the smallest thing in the picture; a model that has not learnt shift-tolerant face features cannot see it once
 # the face moves, and has no first-order signal to start learning from — which is what the flat ln 7 curves above
 # show. A model with shift tolerance built in does learn from the same augmented clips: the frame CNN of notebook
@@ -596,26 +596,26 @@ Markdown("\n\n".join(lines))
 # Each is one parameter away; the calibration (budget, augmentation strength, TPE reading) stays as chosen, only the
 # rows change. Pass it with `--reports` to another folder, so the reference run stays as it is:
 # `python -m smate_nb run --profile cpu --only progressive_preprocessing --reports /tmp/ex --param KEY=VALUE`.
-# Costs are for the `cpu` profile, from the seconds per epoch measured for its budget
-# (`smate_nb/experiments/ablations.py`, two trainings at once): 3.5 s on lab and 4.6 s on wild for the `Original`
-# row, 8.3 s and 10.7 s for the full row (two augmented views + LBP, mixed) — a training is 3.5–11 minutes at a
-# 60-epoch budget (30 epochs: half). The other rows lie between.
+# Costs are for the `cpu` profile at its calibrated 45 epochs, from the trainings of the reference run of 2026-12-07
+# (this 2-core VM, two trainings at once): on lab ≈ 115 s for the `Original` row, ≈ 125–150 s for a row with
+# augmentation and/or LBP, ≈ 240 s for the full row (two augmented views + LBP, mixed); on wild ≈ 157 s for
+# `Original` and, scaled by that wild ÷ lab ratio (1.37), ≈ 185 s and ≈ 325 s for the others.
 #
 # 1. **LBP as the input.** `lbp_mode="input"`: the `LBP` and `Crop, flip, rotate, color jitter` rows of Tables 3
 #    and 4 (so also `SMaTE − mixing`) and the data-size block's `LBP` row then always see the LBP image, in
 #    training and at test; the mixed-token rows are unchanged (there LBP is a view of Eq. 7). Predict whether the
-#    `LBP` row gains or loses against `Original`. *Cost:* 38 new trainings (26 lab, 12 wild) ≈ 1¼–3 h on two
-#    workers.
+#    `LBP` row gains or loses against `Original`. *Cost:* 38 new trainings (26 lab, 12 wild, none mixed) ≈ 95
+#    training-minutes, ≈ 50 min on two workers.
 # 2. **Milder augmentation.** `augment_overrides={"crop_scale": [s, s]}` with s = crop / resize, the test
 #    transform's scale (48 / 54 ≈ 0.889 at the cpu geometry; the paper's 224 / 256 = 0.875), crops at a random
 #    place without rescaling — the paper's §4.2 wording, "center and randoms crop of 224×224" from 256×256. It
 #    replaces the chosen strength's crop in every augmented row. Does the augmentation row change? *Cost:* 49 new
-#    trainings (35 lab, 14 wild: every augmented row, `SMaTE − LBP` and the data-size block's `Augmentation` row)
-#    ≈ 1½–3¾ h on two workers.
+#    trainings (34 lab, 12 wild: every augmented row, `SMaTE − LBP` and the data-size block's `Augmentation` row;
+#    21 of them mixed) ≈ 155 training-minutes, ≈ 1⅓ h on two workers.
 # 3. **More views.** `n_views=4` for Eq. 7: the mixed tokens then average six clips (the clip, four augmented views
 #    and the LBP view) instead of four. What should happen to the training loss at the start of training, and why?
-#    *Cost:* 24 new trainings (15 lab, 9 wild; the mixed-token rows and `SMaTE − LBP`), each slower than the full
-#    row's 8.3 / 10.7 s an epoch (two more views to augment and embed) ≥ 1¾ h on two workers.
+#    *Cost:* 21 new trainings (15 lab, 6 wild; the mixed-token rows and `SMaTE − LBP`), each slower than the full
+#    row's ≈ 240 / 325 s (two more views to augment and embed): ≥ 92 training-minutes, ≥ 46 min on two workers.
 
 # %% jupyter={"source_hidden": true, "outputs_hidden": true} tags=["solution"]
 # Solutions. 1 and 2 are measurements: run with the parameter and compare this notebook's tables with a run at the
