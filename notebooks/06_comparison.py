@@ -276,10 +276,10 @@ Markdown("\n\n".join(lines))
 #
 # 1. **Take the head start away.** `scratch_families=["C3D"]`: C3D trains from random weights instead of from its
 #    stand-in (its preprocessing stays the one chosen from the stand-in on the calibration fold). How much of C3D's
-#    score was the pretraining? *Cost (cpu profile):* 8 new trainings (5 lab, 3 wild). `c3d_tiny` pretrained its
-#    stand-in at ≈ 2 s per 100 clip-passes (2420 s for 60 epochs of 2016 clips, beside another training on this
-#    2-core VM), so ≈ 3¾ min a lab and ≈ 5 min a wild training at the calibrated 45 epochs: ≈ 34 training-minutes,
-#    ≈ 17 min on two workers.
+#    score was the pretraining? *Cost (cpu profile):* 8 new trainings (5 lab, 3 wild). In the reference run of
+#    2026-12-07 (this 2-core VM, two trainings at once) a C3D training took ≈ 2.7 min on lab and ≈ 3.5 min on wild
+#    at the calibrated 45 epochs (`train seconds` in the runs table): ≈ 24 training-minutes, ≈ 12 min on two
+#    workers.
 # 2. **Cost per point.** From the measured table, which model buys the most WAR per GMAC? Per training minute?
 #    *Cost:* none (the cell below computes it).
 # 3. **Order matters?** `shuffle_test_frames=True`: every lab run is scored again on its test clips with their

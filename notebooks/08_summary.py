@@ -118,7 +118,7 @@ report.figure(fig, "verdicts");
 # %%
 register = ambiguity_register(report.dir)
 report.table(register, "ambiguities", caption="Where the paper is silent or inconsistent, and what we chose")
-with pd.option_context("display.max_colwidth", 160):
+with pd.option_context("display.max_colwidth", None):    # whole cells: a cut Markdown link renders as raw text
     display(register)
 
 # %% [markdown]
@@ -178,6 +178,8 @@ env = pd.DataFrame([{"item": "python", "value": platform.python_version()},
                     {"item": "workers (SMATE_WORKERS or cores ÷ threads)", "value": default_workers()}])
 stamps = []
 for s in sorted((report.dir / "executed").glob("*.json")):
+    if s.stem == "08_summary":             # this very execution: its stamp is written only after it ends
+        continue
     d = json.loads(s.read_text())
     runs = d.get("runs") or {}
     stamps.append({"notebook": s.stem, "status": d.get("status"), "wall time (min)": round(d.get("seconds", 0) / 60, 2),
@@ -271,6 +273,6 @@ for source in sorted(set(table.loc[table["verdict"] == "not resolved", "source"]
         if len(ci) < 2 or not ci[0] <= 0 <= ci[1] or r[d_col] == 0:
             continue
         w, n = (ci[1] - ci[0]) / 2, int(r["pairs"])
-        what = " · ".join(str(r[c]) for c in ("comparison", "method", "dataset") if c in t)
+        what = " · ".join(str(r[c]) for c in ("comparison", "method", "dataset", "train set", "test set") if c in t)
         needed = max(n, n * (w / abs(r[d_col])) ** 2)
         print(f"   {stem}: {what}: d {r[d_col]:+.2f}, w {w:.2f} at {n} pairs → ≈ {needed:.0f}")

@@ -297,6 +297,17 @@ def test_table6_families_start_alike_and_choose_their_preprocessing_by_one_rule(
     assert ch["CNN-RNN"] == "Original"              # a collapsed run cannot win, however high its WAR
     assert ch["frame CNN"] == "Original" and ch["families_untrained"] == ["frame CNN"]
     assert ch["margin_families"]["C3D"] == "+0.0 WAR points over 'Crop, flip, rotate, color jitter' (one calibration fold)"
+    # CNN-RNN's LBP option scored highest but collapsed: the margin is over the options that trained, and says so
+    assert ch["margin_families"]["CNN-RNN"] == ("+10.0 WAR points over 'Crop, flip, rotate, color jitter' (one "
+                                                "calibration fold); did not train: LBP collapsed")
+    one = frame[~((frame["row"] == "C3D") & (frame["option"] != "Original"))].copy()
+    one.loc[(one["row"] == "C3D"), "health"] = "trained"
+    two = pd.concat([one, pd.DataFrame([{"block": "family calibration", "row": "C3D", "option": o, "WAR": 90.0,
+                                         "health": "under-trained"} for o in comparison.FAMILY_OPTIONS[1:]])])
+    ch = comparison.choose_preprocessing(two)      # chosen by elimination: no margin in clips to speak of
+    assert ch["C3D"] == "Original"
+    assert ch["margin_families"]["C3D"] == ("the only option that trained; LBP under-trained, "
+                                            "Crop, flip, rotate, color jitter under-trained")
 
 
 def test_table6_can_take_a_familys_head_start_away():

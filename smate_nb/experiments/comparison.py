@@ -125,8 +125,15 @@ def choose_preprocessing(frame: Any) -> dict[str, Any]:
         order = {o: i for i, o in enumerate(FAMILY_OPTIONS)}
         best = sorted(ok.itertuples(), key=lambda r: (-r.WAR, order[r.option]))[0]
         out[row] = best.option
-        out.setdefault("margin_families", {})[row] = ablations.clip_margin(
-            {r.option: float(r.WAR) for r in ok.itertuples()}, best.option, int(getattr(best, "n_test", 0) or 0))
+        untrained = [f"{r['option']} {r['health']}" for _, r in rs.iterrows() if r["option"] not in set(ok["option"])]
+        if len(ok) == 1 and untrained:      # a choice by elimination, not by score: say which options did not train
+            margin = "the only option that trained; " + ", ".join(untrained)
+        else:
+            margin = ablations.clip_margin({r.option: float(r.WAR) for r in ok.itertuples()}, best.option,
+                                           int(getattr(best, "n_test", 0) or 0))
+            if untrained:
+                margin += "; did not train: " + ", ".join(untrained)
+        out.setdefault("margin_families", {})[row] = margin
     return out
 
 

@@ -186,8 +186,11 @@ def claims(profile_dir: str | Path, params_tolerance_pct: float = PARAMS_TOLERAN
             lo = int((sub["verdict"] == "lower").sum())
             bad = sub["verdict"][sub["verdict"].map(is_invalid)]
             verdict = "reproduced" if n_hi == len(sub) and len(sub) else ("not reproduced" if lo else "not resolved")
+            mdd = [float(x) for x in pd.to_numeric(sub["MDD (pts)"], errors="coerce").dropna()] \
+                if "MDD (pts)" in sub else []
             ours = (f"higher in {n_hi} of {len(sub)} test sets; mean Δ "
-                    + ", ".join(f"{d:+.1f}" for d in sub["mean Δ WAR (pts)"]) + " pts")
+                    + ", ".join(f"{d:+.1f}" for d in sub["mean Δ WAR (pts)"]) + " pts"
+                    + (f"; MDD {min(mdd):.1f}–{max(mdd):.1f}" if mdd else ""))
             if len(bad):                          # a run behind a cell did not train: the claim cannot be judged
                 verdict, ours = INVALID, f"{ours}; {bad.iloc[0]}"
             rows.append(_row(f"Fig. 2: training with {ts} beats original on every test set", "higher on all",
@@ -209,7 +212,7 @@ def claims(profile_dir: str | Path, params_tolerance_pct: float = PARAMS_TOLERAN
             continue
         r = sel.iloc[0]
         ours, v = _judged(f"learned loses {r['mean Δ (pts)']:+.2f} pts more {r['95 % CI']} "
-                          f"({r['comparison'].split(', ')[-1]})", r["verdict"])
+                          f"({r['comparison'].split(', ')[-1]}{_mdd(r)})", r["verdict"])
         rows.append(_row(f"§3.2.3 {row} generalises to longer sequences than the learned table", "claim (no number)",
                          ours, "—", v, "04_position_encodings__length_generalisation_paired"))
 
