@@ -24,10 +24,10 @@ from pathlib import Path
 VARIANTS: dict[str, tuple[tuple[str, object], ...]] = {
     "paper": (),
     "no_rotation": (("rotate_p", 0.0),),
-    "translate_only_crop": (("crop_scale", (0.89, 0.89)),),     # 48 of 54 px, the test crop's scale: a shift only
+    "translate_only_crop": (("crop_scale", (48 / 54, 48 / 54)),),  # 48 of 54 px, the test crop's scale: a shift only
     "no_colour": (("jitter_p", 0.0), ("gray_p", 0.0)),
     "no_flip": (("flip_p", 0.0),),
-    "mild": (("crop_scale", (0.95, 1.0)), ("angles", (2.0,))),
+    "mild": None,           # ablations.STRENGTHS["mild"] (the jsonl's "mild" lines: its earlier crop range 0.95–1.0)
 }
 
 
@@ -39,13 +39,14 @@ def _one(args: tuple[str, int]) -> dict:
 
     torch.set_num_threads(1)
     name, epochs = args
-    b = ablations.budget("cpu", epochs=epochs, augment_overrides=VARIANTS[name])
+    over = ablations.STRENGTHS["mild"] if VARIANTS[name] is None else VARIANTS[name]
+    b = ablations.budget("cpu", epochs=epochs, augment_overrides=over)
     cfg = ablations.base_config("cpu", "lab", b).replace(model={"init": "scratch"},
                                                          preproc=ablations.row_preproc("Augmentation", b))
     cfg = cfg.replace(data={"test_fold": b["calibration_fold"]})
     r = fit(cfg, progress=False)
     h = r["history"]
-    return {"probe": f"scratch:Augmentation:{name}:{dict(VARIANTS[name])}", "arch": cfg.model.arch, "epochs": epochs,
+    return {"probe": f"scratch:Augmentation:{name}:{dict(over)}", "arch": cfg.model.arch, "epochs": epochs,
             "key": r["key"], "train_loss": [round(x["train_loss"], 4) for x in h],
             "train_acc": [round(x["train_acc"], 3) for x in h], "train_accuracy": r["train_eval"]["war"],
             "test_war": r["metrics"]["war"], "health": r["health"]["label"], "train_seconds": round(r["wall_seconds"], 1)}

@@ -4,6 +4,7 @@ import math
 import pandas as pd
 import pytest
 
+from smate_nb.config import get_profile
 from smate_nb.experiments import ablations, appearance_bias, cost_by_crop
 from smate_nb.experiments.tables import paired_table, summary_table
 
@@ -60,16 +61,27 @@ def test_the_calibration_chooses_the_strength_then_the_budget_for_rows_at_that_s
     assert b["epochs"] is None and len(b["epoch_grid"]) > 1
     with pytest.raises(ValueError, match="calibration fold"):
         ablations.base_config("cpu", "lab", b)                # no budget before the calibration chose one
-    # Step 1: the augmentation strength, on the stall block at the largest candidate budget.
+    # Step 1: the augmentation strength, on the stall block at the budget's stall_epochs (cpu: 45, where it was
+    # measured), else the largest candidate budget.
     first = ablations.calibration_study("cpu")
-    assert first.parameters["step"] == "strength" and first.parameters["epochs"] == max(b["epoch_grid"])
+    stall_e = b["stall_epochs"] or max(b["epoch_grid"])
+    assert b["stall_epochs"] == 45 and ablations.budget("gpu")["stall_epochs"] is None
+    assert first.parameters["step"] == "strength" and first.parameters["epochs"] == stall_e
     assert {r.label("strength") for r in first.select(block="stall")} == {"paper", *ablations.STRENGTHS}
-    assert {r.config.optim.epochs for r in first.runs if r.label("block") == "stall"} == {max(b["epoch_grid"])}
-    # Step 2: the budget, with the slowest row at the strength step 1 chose (not the paper's by default).
+    assert {r.config.optim.epochs for r in first.runs if r.label("block") == "stall"} == {stall_e}
+    # Step 2: the budget, with the slowest rows at the strength step 1 chose (not the paper's by default): the
+    # augmented rows at each of epoch_seeds seeds, the Original row at the first, every candidate budget …
     step0 = ablations.calibration_study("cpu", strength="mild")
-    assert step0.parameters["step"] == "epochs"
-    got = {(r.label("row"), r.label("budget")): r.config.optim.epochs for r in step0.select(block="epochs")}
-    assert got == {(row, e): e for row in ablations.EPOCH_ROWS for e in b["epoch_grid"]}
+    assert step0.parameters["step"] == "epochs" and b["epoch_seeds"] == 3
+    got = {(r.label("row"), r.label("budget"), r.label("seed")): r.config.optim.epochs
+           for r in step0.select(block="epochs")}
+    seeds = get_profile("cpu").seeds[:3]
+    assert got == {(row, e, s): e for row in ablations.EPOCH_ROWS for e in b["epoch_grid"]
+                   for s in (seeds[:1] if row == "Original" else seeds)}
+    assert len({r.config.key() for r in step0.select(block="epochs")}) == len(got)      # seeds change the key
+    # … or those up to one candidate (calibrate raises it one at a time and stops at the first that passes).
+    upto = ablations.calibration_study("cpu", strength="mild", upto=b["epoch_grid"][0])
+    assert {r.label("budget") for r in upto.select(block="epochs")} == {b["epoch_grid"][0]}
     slow = step0.select(block="epochs", row="Mixed-token embedding")[0].config.preproc
     assert slow.lbp and slow.augment and slow.mix                  # every method at once …
     third = step0.select(block="epochs", row="Crop, flip, rotate, color jitter")[0].config.preproc
@@ -88,6 +100,26 @@ def test_the_calibration_chooses_the_strength_then_the_budget_for_rows_at_that_s
     fixed = ablations.calibration_study("cpu", **{"epochs": 7})
     assert fixed.parameters["step"] == "strength"
     assert {r.config.optim.epochs for r in fixed.runs if r.label("stage") == 1} == {7}
+
+
+def test_every_strength_crops_at_the_test_scale_and_a_range_that_misses_it_is_refused():
+    from smate_nb.engine.specs import DataSpec
+
+    for profile in ("smoke", "cpu", "gpu", "paper"):
+        b = ablations.budget(profile)
+        for dataset in ("lab", "wild"):
+            d = ablations.study_data(profile, dataset, b)
+            for name, over in ablations.STRENGTHS.items():
+                lo, hi = dict(over).get("crop_scale", (0.8, 1.0))
+                assert lo <= d.crop / d.resize <= hi, (profile, dataset, name)
+                ablations.check_strength(over, d)
+    d = DataSpec(crop=48, resize=54)                      # test scale 0.889
+    with pytest.raises(ValueError, match="excludes the test transform's scale 0.889"):
+        ablations.check_strength((("crop_scale", (0.95, 1.0)),), d)        # the old mild range
+    ablations.check_strength((("crop_scale", (0.889, 0.889)),), d)         # shift only, at the test scale
+    with pytest.raises(ValueError, match="budget augment_overrides"):      # an exercise's override, before any run
+        ablations.base_config("cpu", "lab", ablations.budget("cpu", epochs=5,
+                                                             augment_overrides=(("crop_scale", (0.95, 1.0)),)))
 
 
 def _epoch_frame(health, fit):
@@ -121,6 +153,14 @@ def test_choose_epochs_takes_the_first_budget_where_every_augmented_row_trained_
     assert c["evidence_epochs"][30][f"{mixed} health"] == "under-trained"
     with pytest.raises(ValueError, match="lacks the runs"):
         ablations.choose_epochs(_epoch_frame({third: ok, mixed: ok}, {10: 99, 20: 99, 30: 99}).iloc[:-1])
+    # several seeds: a budget passes only if every run of every augmented row trained there
+    frame = _epoch_frame({third: ok, mixed: ok}, {10: 99.0, 20: 100.0, 30: 100.0})
+    extra = frame[frame["row"] != "Original"].assign(health=lambda f: f["budget"].map(late), **{"train accuracy": 70.0})
+    c = ablations.choose_epochs(pd.concat([frame, extra], ignore_index=True))
+    assert c["epochs"] == 30 and c["epochs_converged"] and "at every one of 2 seeds" in c["epochs_rule"]
+    ev = c["evidence_epochs"][20]
+    assert ev[f"{third} health"] == "1 of 2 trained" and ev[f"{third} runs"] == 2
+    assert ev[f"{third} train accuracy %"] == 70.0                  # the lowest over the seeds
     with pytest.raises(ValueError, match="health"):
         ablations.choose_epochs(_epoch_frame({third: ok, mixed: ok}, {10: 99, 20: 99, 30: 99}).drop(columns="health"))
 
