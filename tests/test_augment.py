@@ -188,6 +188,29 @@ def test_uint8_input_and_single_channel_clips():
     assert y1.shape == (2, 3, 1, 32, 32)  # colour steps skip 1-channel clips
 
 
+def test_max_shift_keeps_the_window_near_the_centre_and_changes_no_other_draw():
+    free = A.AugmentConfig(size=24, crop_scale=(0.87, 0.91))
+    near = A.AugmentConfig(size=24, crop_scale=(0.87, 0.91), max_shift=0.025)
+    still = A.AugmentConfig(size=24, crop_scale=(0.87, 0.91), max_shift=0.0)
+    H, W = 54, 60
+    pf, pn, ps = (A.sample_params(2000, (H, W), c, torch.Generator().manual_seed(5)) for c in (free, near, still))
+    # the same draws in the same order: size, flip, turn and colour of every clip are unchanged
+    for name in ("side", "flip", "angle", "colour", "hue", "lightness", "saturation"):
+        assert torch.equal(getattr(pf, name), getattr(pn, name)), name
+    off_top = pn.top.double() - (H - pn.side).double() / 2          # the window centre's offset, in pixels
+    off_left = pn.left.double() - (W - pn.side).double() / 2
+    reach = 0.025 * H + 0.5                                          # ± max_shift · short side, plus rounding
+    assert off_top.abs().max() <= reach and off_left.abs().max() <= reach
+    assert off_top.abs().max() >= 0.025 * H - 0.5                    # and it does move
+    assert (pf.top.double() - (H - pf.side).double() / 2).abs().max() > reach + 1   # the free crop moves further
+    # max_shift 0 is the centre crop, as the test transform's (up to the half pixel of an odd margin)
+    assert ((ps.top.double() - (H - ps.side).double() / 2).abs() <= 0.5).all()
+    assert ((ps.left.double() - (W - ps.side).double() / 2).abs() <= 0.5).all()
+    assert ((pn.top >= 0) & (pn.top + pn.side <= H) & (pn.left >= 0) & (pn.left + pn.side <= W)).all()
+    with pytest.raises(ValueError, match="max_shift"):
+        A.AugmentConfig(max_shift=-0.1)
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="B×T×C×H×W"):
         A.augment(torch.rand(3, 3, 32, 32))

@@ -314,6 +314,10 @@ class AugmentConfig:
             frame's short side, drawn uniformly from this range. The test-time
             centre crop is 224 / 256 = 0.875, inside the default range, so
             train and test faces have the same scale on average.
+        max_shift: the largest distance of the crop window's centre from the
+            frame's centre, in each direction, as a fraction of the frame's
+            short side (``None``: anywhere the window fits — the paper's random
+            crop; ``0``: always the centre, as the test transform crops).
         flip_p: probability of a horizontal flip.
         rotate_p: probability of a rotation; the angle is drawn uniformly
             from ``±angles`` (paper: {2°, 5°, 7°} either side).
@@ -328,6 +332,7 @@ class AugmentConfig:
 
     size: int = 224
     crop_scale: tuple[float, float] = (0.8, 1.0)
+    max_shift: float | None = None
     flip_p: float = 0.5
     rotate_p: float = 0.5
     angles: tuple[float, ...] = ANGLES
@@ -342,6 +347,9 @@ class AugmentConfig:
         lo, hi = self.crop_scale
         if not (0 < lo <= hi <= 1):
             raise ValueError(f"AugmentConfig.crop_scale must satisfy 0 < lo ≤ hi ≤ 1, got {self.crop_scale}")
+        if self.max_shift is not None and not 0 <= self.max_shift <= 0.5:
+            raise ValueError(f"AugmentConfig.max_shift is a fraction of the frame's short side in [0, 0.5] (or None: "
+                             f"anywhere), got {self.max_shift}")
         for name in ("flip_p", "rotate_p", "gray_p", "jitter_p"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
@@ -410,8 +418,16 @@ def sample_params(batch: int, frame_size: Sequence[int], config: AugmentConfig,
     short = min(H, W)
     lo, hi = config.crop_scale
     side = torch.clamp(torch.round((lo + (hi - lo) * u()) * short), 1, short).long()
-    top = torch.floor(u() * (H - side + 1).double()).long()
-    left = torch.floor(u() * (W - side + 1).double()).long()
+    if config.max_shift is None:                 # anywhere the window fits
+        top = torch.floor(u() * (H - side + 1).double()).long()
+        left = torch.floor(u() * (W - side + 1).double()).long()
+    else:                                        # within max_shift of the centre (the same two draws)
+        def near_centre(extent: int) -> torch.Tensor:
+            centre = (extent - side).double() / 2
+            reach = torch.minimum(centre, torch.full_like(centre, config.max_shift * short))
+            return torch.round(centre + (2 * u() - 1) * reach).clamp_(min=0).long()
+
+        top, left = near_centre(H), near_centre(W)
     flip = u() < config.flip_p
     angles = torch.tensor(config.angles, dtype=torch.float64, device=dev)
     pick = torch.floor(u() * len(config.angles)).long().clamp_(max=len(config.angles) - 1)
