@@ -317,11 +317,11 @@ def base_config(profile: str, dataset: str, b: dict[str, Any]) -> ExperimentConf
             (:func:`check_strength`).
     """
     p = get_profile(profile)
-    check_strength(tuple(b.get("augment_overrides", ())), study_data(profile, dataset, b), "budget augment_overrides")
+    data = study_data(profile, dataset, b)
+    check_strength(tuple(b.get("augment_overrides", ())), data, "budget augment_overrides")
     pre = pretraining(profile, b)
     init = b.get("init") or (f"run:{pre.key()}" if pre is not None else p.model.init)
-    return p.experiment(dataset, data=study_data(profile, dataset, b), model={"arch": study_arch(profile, b),
-                                                                              "init": init},
+    return p.experiment(dataset, data=data, model={"arch": study_arch(profile, b), "init": init},
                         optim=fine_tuning_optim(b))
 
 
