@@ -66,8 +66,8 @@ from IPython.display import Markdown, display
 from smate_nb.config import get_profile
 from smate_nb.engine.device import describe_device
 from smate_nb.engine.sweeps import default_workers
-from smate_nb.experiments.summary import (ambiguity_register, claims, same_configuration_table, text_vs_tables,
-                                          verdict_counts)
+from smate_nb.experiments.summary import (HEALTH_TARGETS, ambiguity_register, claims, run_health_table,
+                                          runs_not_trained, same_configuration_table, text_vs_tables, verdict_counts)
 from smate_nb.report import Report
 
 P = get_profile(profile)
@@ -104,6 +104,40 @@ report.figure(fig, "verdicts");
 # accuracies and speeds measured on other data or another machine, listed so that nothing of the paper is left out,
 # but never evidence either way. A purple bar means a training behind a comparison failed: fix that before reading
 # anything else. Light grey (*not run*) shrinks to zero once notebooks 00–07 have run for this profile.
+
+# %% [markdown]
+# ### 1.1 · Did the trainings behind the verdicts train?
+#
+# A verdict is evidence about the paper only if the models behind it learned. Every training stores its health
+# (`smate_nb.engine.health`: *trained*, *under-trained* — loss still falling and its own training clips not yet
+# fitted —, *collapsed* — one class for ≥ 90 % of the test clips, or a loss at chance). The table counts them per
+# notebook, each distinct training once (06 reuses 05's SMaTE runs; the stand-in pretrainings are scored on their
+# own pretext task and left out), against the bar a report must clear before its verdicts are read
+# (`HEALTH_TARGETS`): no collapsed run, at most 5 % under-trained, and the un-augmented baseline row fitting its
+# own training clips (median ≥ 95 %) — the paper's premise is a model that *can* overfit a few hundred clips,
+# which augmentation and LBP then regularise.
+
+# %%
+health = run_health_table(report.dir)
+if health.empty:
+    display(Markdown("*No runs table yet: notebooks 03–06 have not run for this profile.*"))
+else:
+    report.table(health, "run_health", caption=f"Run health per notebook — profile `{profile}`",
+                 meta={"profile": profile, "targets": HEALTH_TARGETS})
+    display(health)
+    not_trained = runs_not_trained(report.dir)
+    if len(not_trained):
+        report.table(not_trained, "runs_not_trained", caption="Every training that did not train, and why",
+                     meta={"profile": profile})
+        with pd.option_context("display.max_colwidth", None, "display.max_rows", 200):
+            display(not_trained)
+    total = health.set_index("notebook").loc["all"]
+    display(Markdown(
+        f"**In all: {total['runs']} trainings, {total['trained']} trained, {total['under-trained']} under-trained "
+        f"({total['under-trained (%)']:.1f} %), {total['collapsed']} collapsed; targets {total['targets']}.** "
+        + ("A verdict of § 1 that rests on a run listed above reads *invalid*."
+           if len(not_trained) else "Every verdict of § 1 rests on trained runs.")
+        + (" (The smoke profile trains one epoch: its runs are not meant to train.)" if profile == "smoke" else "")))
 
 # %% [markdown]
 # ## 2 · The ambiguity register

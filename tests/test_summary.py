@@ -9,8 +9,8 @@ import torch
 
 from smate_nb import paper
 from smate_nb.cost import count_params
-from smate_nb.experiments.summary import (PARAMS_TOLERANCE_PCT, ambiguity_register, claims, same_configuration_table,
-                                          text_vs_tables)
+from smate_nb.experiments.summary import (PARAMS_TOLERANCE_PCT, ambiguity_register, claims, run_health_table,
+                                          runs_not_trained, same_configuration_table, text_vs_tables)
 from smate_nb.model import build_vivit
 
 AUG = "Crop, flip, rotate, color jitter"
@@ -141,3 +141,43 @@ def test_the_quoted_text_is_the_papers():
         for part in (p.strip() for p in str(d["words"]).split("…")):
             assert not part or part in text, part
         assert f"{d['value']:.2f}" in text
+
+
+def _runs(rows):
+    return pd.DataFrame([{"block": b, "row": r, "dataset": "lab", "fold": f, "seed": 0, "key": k, "health": h,
+                          "train accuracy": acc, "final train loss": 0.1, "health reasons": "why"}
+                         for b, r, f, k, h, acc in rows])
+
+
+def test_run_health_counts_each_training_once_against_the_targets(tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    # 05: a stand-in (not a reported run), 20 reported runs of which one under-trained (5 %: on the line, met) …
+    rows = [("pretraining", "stand-in", None, "s", "under-trained", 50.0)]
+    rows += [("table3", "Original", f, f"o{f}", "trained", acc) for f, acc in enumerate([100.0, 96.0, 90.0])]
+    rows += [("table3", AUG, f, f"a{f}", "trained", 99.0) for f in range(16)]
+    rows += [("table3", AUG, 16, "a16", "under-trained", 80.0)]
+    _runs(rows).to_csv(tables / "05_progressive_preprocessing__runs.csv", index=False)
+    # … 06: reuses a run of 05 (same key), adds a constant predictor and a baseline that does not fit its clips
+    _runs([("measured", "SMaTE (TPE-v2)", 0, "a0", "trained", 99.0),
+           ("measured", "C3D", 0, "c0", "collapsed", 14.3),
+           ("measured", "ViViT-FE baseline", 0, "b0", "trained", 90.0)]).to_csv(tables / "06_comparison__runs.csv",
+                                                                               index=False)
+    pd.DataFrame({"row": ["x"], "WAR": [1.0]}).to_csv(tables / "04_position_encodings__length_generalisation_runs.csv",
+                                                       index=False)                # derived: no health columns
+    t = run_health_table(tmp_path).set_index("notebook")
+    assert list(t.index) == ["05_progressive_preprocessing", "06_comparison", "all"]
+    five, six, every = t.loc["05_progressive_preprocessing"], t.loc["06_comparison"], t.loc["all"]
+    assert (five["runs"], five["trained"], five["under-trained"], five["collapsed"]) == (20, 19, 1, 0)
+    assert five["under-trained (%)"] == 5.0 and five["targets"] == "met"
+    assert five["baseline-row runs"] == 3 and five["baseline-row median train accuracy (%)"] == 96.0
+    assert six["targets"] == "missed: 1 collapsed; baseline row median 90.0 % < 95 %"
+    assert (every["runs"], every["collapsed"], every["under-trained"]) == (22, 1, 1)   # a0 counted once
+    bad = runs_not_trained(tmp_path)
+    assert sorted(bad["row"]) == sorted([AUG, "C3D"])                     # the stand-in is not listed
+    assert bad.loc[bad["row"] == AUG, "fold"].tolist() == [16]
+
+
+def test_run_health_of_a_report_without_runs_is_empty(tmp_path):
+    (tmp_path / "tables").mkdir()
+    assert run_health_table(tmp_path).empty and runs_not_trained(tmp_path).empty
