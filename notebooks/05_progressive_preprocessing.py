@@ -642,27 +642,27 @@ Markdown("\n\n".join(lines))
 # Each is one parameter away; the calibration (budget, augmentation strength, TPE reading) stays as chosen, only the
 # rows change. Pass it with `--reports` to another folder, so the reference run stays as it is:
 # `python -m smate_nb run --profile cpu --only progressive_preprocessing --reports /tmp/ex --param KEY=VALUE`.
-# Costs are for the `cpu` profile at its calibrated 45 epochs, from the trainings of the reference run of 2026-12-07
-# (this 2-core VM, two trainings at once; `train seconds` of the runs tables of 05 and 06): on lab ≈ 110 s for the
-# `Original` row, ≈ 100–110 s for a row with LBP and/or augmentation, ≈ 165 s for the full row (two augmented views
-# + LBP, mixed); on wild ≈ 155 s, ≈ 140–170 s and ≈ 245 s.
+# Costs are for the `cpu` profile at its calibrated 60 epochs, from the trainings of the reference run of 2026-12-07
+# re-executed on the fixed calibration (this 2-core VM, two trainings at once; `train seconds` of the runs table): on
+# lab ≈ 130 s for the `Original` row, ≈ 145–190 s for a row with LBP and/or augmentation, ≈ 270 s for the full row
+# (two augmented views + LBP, mixed); on wild ≈ 185 s, ≈ 210–270 s and ≈ 380 s.
 #
 # 1. **LBP as the input.** `lbp_mode="input"`: the `LBP` and `Crop, flip, rotate, color jitter` rows of Tables 3
 #    and 4 (so also `SMaTE − mixing`) and the data-size block's `LBP` row then always see the LBP image, in
 #    training and at test; the mixed-token rows are unchanged (there LBP is a view of Eq. 7). Predict whether the
-#    `LBP` row gains or loses against `Original`. *Cost:* 38 new trainings (26 lab, 12 wild, none mixed) ≈ 75
-#    training-minutes, ≈ 40 min on two workers.
+#    `LBP` row gains or loses against `Original`. *Cost:* 38 new trainings (26 lab, 12 wild, none mixed) ≈ 115
+#    training-minutes, ≈ 1 h on two workers.
 # 2. **The shift alone.** `augment_overrides={"crop_scale": [s, s], "max_shift": None}` with s = crop / resize, the
 #    test transform's scale (48 / 54 ≈ 0.889 at the cpu geometry; the paper's 224 / 256 = 0.875), crops at a random
 #    place without rescaling — the paper's §4.2 wording, "center and randoms crop of 224×224" from 256×256 — where
 #    the mild strength keeps the window's centre within 2.5 % of the frame's. It replaces the chosen strength's crop
 #    in every augmented row. Does the augmentation row change, and its training accuracy? *Cost:* 46 new
 #    trainings (34 lab, 12 wild: every augmented row, `SMaTE − LBP` and the data-size block's `Augmentation` row;
-#    21 of them mixed) ≈ 115 training-minutes, ≈ 1 h on two workers.
+#    21 of them mixed) ≈ 190 training-minutes, ≈ 1.6 h on two workers.
 # 3. **More views.** `n_views=4` for Eq. 7: the mixed tokens then average six clips (the clip, four augmented views
 #    and the LBP view) instead of four. What should happen to the training loss at the start of training, and why?
 #    *Cost:* 21 new trainings (15 lab, 6 wild; the mixed-token rows and `SMaTE − LBP`), each slower than the full
-#    row's ≈ 165 / 245 s (two more views to augment and embed): ≥ 66 training-minutes, ≥ 33 min on two workers.
+#    row's ≈ 270 / 380 s (two more views to augment and embed): ≥ 105 training-minutes, ≥ 53 min on two workers.
 
 # %% jupyter={"source_hidden": true, "outputs_hidden": true} tags=["solution"]
 # Solutions. 1 and 2 are measurements: run with the parameter and compare this notebook's tables with a run at the
