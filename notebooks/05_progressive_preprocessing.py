@@ -627,7 +627,7 @@ for block, label in (("table3", "Table 3 (learned)"), ("table4", "Table 4 (TPE-v
         sub = pairs[pairs["dataset"].str.startswith(dataset)]
         if sub.empty:
             continue
-        parts = [f"{r['comparison'].split(' − ')[0]} {r['mean Δ WAR (pts)']:+.1f} pts {r['95 % CI']} (paper "
+        parts = [f"{r['comparison']} {r['mean Δ WAR (pts)']:+.1f} pts {r['95 % CI']} (paper "
                  f"{r['paper Δ (pts)']}) → *{r['verdict']}*" for _, r in sub.iterrows()]
         lines.append(f"**{label}, {dataset}.** " + "; ".join(parts) + ".")
 lines.append("**Data size.** " + "; ".join(f"{r['comparison']} at {r['training subjects']}: {r['mean Δ WAR (pts)']:+.1f} "
