@@ -430,13 +430,13 @@ Markdown("\n\n".join(lines))
 #
 # Each is one parameter away. Pass it with `--reports` to another folder, so the reference run stays as it is:
 # `python -m smate_nb run --profile cpu --only position_encodings --reports /tmp/ex --param KEY=VALUE`. Costs are
-# for the `cpu` profile, measured in the reference run of 2026-12-07 (`vivit_cpu_coarse_fe`, the calibrated 45
-# epochs, two trainings at once on this 2-core VM: ≈ 112 s per lab and ≈ 155 s per wild training of a row without
-# preprocessing).
+# for the `cpu` profile, measured in the reference run of 2026-12-07 (`vivit_cpu_coarse_fe`, the calibrated 60
+# epochs, two trainings at once on this 2-core VM: ≈ 140 s per lab and ≈ 200 s per wild training of a row without
+# preprocessing, medians of `train seconds` in the runs table).
 #
 # 1. **The literal reading on your own.** `tpe_mode="broadcast"`: the TPE rows of Table 2 (and the α block) read
 #    TPE literally, one scalar added to every channel. Predict Table 2 before it finishes. *Cost:* 20 new
-#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused): ≈ 42 training-minutes, ≈ 21 min on
+#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused): ≈ 52 training-minutes, ≈ 26 min on
 #    two workers.
 # 2. **A harsher length test.** `length_factors=[3.0, 4.0]`: which encoding degrades first, and why can the learned
 #    table not do better than interpolation? *Cost:* no training — every stored lab model of Table 2 is scored

@@ -277,8 +277,8 @@ Markdown("\n\n".join(lines))
 # 1. **Take the head start away.** `scratch_families=["C3D"]`: C3D trains from random weights instead of from its
 #    stand-in (its preprocessing stays the one chosen from the stand-in on the calibration fold). How much of C3D's
 #    score was the pretraining? *Cost (cpu profile):* 8 new trainings (5 lab, 3 wild). In the reference run of
-#    2026-12-07 (this 2-core VM, two trainings at once) a C3D training took ≈ 2.7 min on lab and ≈ 3.5 min on wild
-#    at the calibrated 45 epochs (`train seconds` in the runs table): ≈ 24 training-minutes, ≈ 12 min on two
+#    2026-12-07 (this 2-core VM, two trainings at once) a C3D training took ≈ 4.2 min on lab and ≈ 6.9 min on wild
+#    at the calibrated 60 epochs (mean `train seconds` in the runs table): ≈ 42 training-minutes, ≈ 21 min on two
 #    workers.
 # 2. **Cost per point.** From the measured table, which model buys the most WAR per GMAC? Per training minute?
 #    *Cost:* none (the cell below computes it).
