@@ -72,6 +72,35 @@ def test_our_literal_tpe_reading_is_in_the_register_not_among_the_claims(tmp_pat
     assert "04_position_encodings__tpe_readings_paired (not run)" in row["measured in"]
 
 
+def _paired_rows(rows):
+    return pd.DataFrame([{"dataset": "lab (CK+ stand-in)", "comparison": c, "pairs": n, "clips": 28 * n,
+                          "mean Δ WAR (pts)": d, "95 % CI": ci, "MDD (pts)": 5.0, "p (bootstrap)": 0.5,
+                          "better / equal / worse": "1 / 3 / 1", "paper Δ (pts)": pd_, "paper Δ ≥ MDD": "—",
+                          "verdict": v} for c, n, d, ci, pd_, v in rows])
+
+
+def test_the_register_states_what_the_readings_and_alpha_tables_found(tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    _paired_rows([("TPE-v1 · direction − learned", 5, -0.71, "[-2.9, +1.4]", "+1.10", "not resolved at this budget"),
+                  ("TPE-v1 · direction − none", 5, 2.0, "[+0.0, +4.0]", "—", "—"),
+                  ("TPE-v2 · attention_bias − learned", 5, 3.57, "[+0.7, +6.4]", "+1.60", "as the paper")]
+                 ).to_csv(tables / "04_position_encodings__tpe_readings_paired.csv", index=False)
+    _paired_rows([("TPE-v1 α=0.5 − TPE-v1 α=1.0", 3, -1.19, "[-3.6, +1.2]", "—", "—"),
+                  ("TPE-v2 α=2.0 normalised − TPE-v2 α=1.0", 3, 2.38, "[+0.0, +4.8]", "—", "—")]
+                 ).to_csv(tables / "04_position_encodings__alpha_paired.csv", index=False)
+    reg = ambiguity_register(tmp_path).set_index("point")["what we measured"]
+    readings = reg["How a TPE value enters the model"]
+    # against the learned embedding only, each with its interval and, where the paper gives a number, its verdict
+    assert "TPE-v1 · direction -0.7 [-2.9, +1.4] (not resolved at this budget)" in readings
+    assert "TPE-v2 · attention_bias +3.6 [+0.7, +6.4] (as the paper)" in readings
+    assert "− none" not in readings and "+2.0" not in readings and "replicates paired: 5" in readings
+    alpha = reg["α of Eqs. 9–10"]
+    assert "TPE-v1 against α = 1 printed" in alpha and "α=0.5 -1.2 [-3.6, +1.2]" in alpha
+    assert "TPE-v2 α=2.0 normalised +2.4 [+0.0, +4.8]" in alpha and "(—)" not in alpha
+    assert reg["Eq. 10's range"] == "as for «α of Eqs. 9–10»"
+
+
 def test_a_finding_is_stated_once_and_referred_to_after(tmp_path):
     _write_cost_table(tmp_path / "tables", {"tpe_v2": _params(), "learned": _params("learned")})
     reg = ambiguity_register(tmp_path).set_index("point")["what we measured"]

@@ -385,8 +385,38 @@ def _table1_params_found(t: pd.DataFrame, params_tolerance_pct: float = PARAMS_T
             + ("both within" if all(abs(100 * (v / p - 1)) <= params_tolerance_pct for v in by) else "not all within"))
 
 
+def _paired_found(t: pd.DataFrame, reference: str, what: str) -> str:
+    """Each ``… − reference`` comparison of a paired table (:func:`~smate_nb.experiments.tables.paired_table`
+    columns) as ``row Δ [CI] (verdict)``, with the replicates it rests on."""
+    sub = t[t["comparison"].str.endswith(f" − {reference}")]
+    if sub.empty:
+        return f"no comparison against {reference}"
+    parts = [f"{r['comparison'][:-len(reference) - 3]} {float(r['mean Δ WAR (pts)']):+.1f} {r['95 % CI']}"
+             + (f" ({r['verdict']})" if str(r.get("verdict", "—")) not in ("—", "nan") else "")
+             for _, r in sub.iterrows()]
+    reps = sorted({int(v) for v in sub["pairs"]})
+    return f"{what} (Δ WAR pts [95 % CI], replicates paired: {'/'.join(map(str, reps))}): " + "; ".join(parts)
+
+
+def _readings_found(t: pd.DataFrame, **_: Any) -> str:
+    """What notebook 04's every-reading table found: each reading of TPE against the learned embedding."""
+    return _paired_found(t, "learned", "each reading − learned")
+
+
+def _alpha_found(t: pd.DataFrame, **_: Any) -> str:
+    """What notebook 04's α table found: each α (and normalised Eq. 10) against α = 1 as printed."""
+    out = []
+    for kind in ("TPE-v1", "TPE-v2"):
+        mine = t[t["comparison"].str.startswith(f"{kind} ")]
+        if not mine.empty:
+            out.append(_paired_found(mine, f"{kind} α=1.0", f"{kind} against α = 1 printed"))
+    return "; ".join(out) or "no comparison against α = 1"
+
+
 #: Tables whose result the register states beside the link: ``<notebook>__<name>`` → a function of the table.
 _FOUND = {"04_position_encodings__literal_reading_vs_none": _literal_reading_found,
+          "04_position_encodings__tpe_readings_paired": _readings_found,
+          "04_position_encodings__alpha_paired": _alpha_found,
           "01_model_walkthrough__table1_cost": _table1_params_found}
 
 
