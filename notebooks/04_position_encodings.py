@@ -433,6 +433,31 @@ for dataset in ("lab", "wild"):
                          f"*{r['verdict']}*")
     if parts:
         lines.append(f"**Table 2, {dataset}.** " + "; ".join(parts) + ".")
+vs_learned = mode_pairs[mode_pairs["comparison"].str.endswith(" − learned")]
+if len(vs_learned):
+    tally = vs_learned["verdict"].value_counts()
+    lines.append(f"**Does Table 2's verdict depend on the reading?** Every reading that can act against the learned "
+                 f"table, paired on lab folds {list(B['mode_folds'])}: "
+                 + "; ".join(f"{r['comparison'].removesuffix(' − learned')} {r['mean Δ WAR (pts)']:+.1f} {r['95 % CI']}"
+                             for _, r in vs_learned.iterrows())
+                 + " — " + ", ".join(f"{n} *{v}*" for v, n in tally.items())
+                 + f" of {len(vs_learned)}. The paper's Δ over BERT ("
+                 + ", ".join(f"{k} {paper.TABLE2[ablations.PAPER_T2[k]]['ckplus'] - paper.TABLE2['BERT']['ckplus']:+.2f}"
+                             for k in ("TPE-v1", "TPE-v2"))
+                 + ") is " + ("below" if (vs_learned["paper Δ ≥ MDD"] == "no").all() else "not everywhere below")
+                 + " the smallest difference these folds can detect (MDD): an effect of the paper's size could not "
+                 "have come out *as the paper* here; a reading that beat the learned table by more could have.")
+al_pairs = alpha_pairs[alpha_pairs["95 % CI"].notna()]
+if len(al_pairs):
+    ci = al_pairs["95 % CI"].str.strip("[]").str.split(", ", expand=True).astype(float)
+    above, below = al_pairs[ci[0] > 0]["comparison"].tolist(), al_pairs[ci[1] < 0]["comparison"].tolist()
+    lines.append(f"**α.** Against α = 1 as printed, on lab folds {list(B['alpha_folds'])}: the other α and the "
+                 f"normalised Eq. 10 move WAR by {al_pairs['mean Δ WAR (pts)'].min():+.1f} to "
+                 f"{al_pairs['mean Δ WAR (pts)'].max():+.1f} points; "
+                 f"{len(al_pairs) - len(above) - len(below)} of {len(al_pairs)} intervals include 0"
+                 + (f"; above 0: {', '.join(above)}" if above else "") + (f"; below 0: {', '.join(below)}" if below else "")
+                 + ". The paper gives no α" + ("; at this budget no other α tried is shown better than α = 1."
+                                              if not above else "."))
 g = length.groupby(["row", "factor"])["WAR"].mean().unstack()
 if len(g.columns) > 1:
     top = max(length_factors)
