@@ -476,9 +476,9 @@ Markdown("\n\n".join(lines))
 # preprocessing, medians of `train seconds` in the runs table).
 #
 # 1. **The literal reading on your own.** `tpe_mode="broadcast"`: the TPE rows of Table 2 (and the α block) read
-#    TPE literally, one scalar added to every channel. Predict Table 2 before it finishes. *Cost:* 20 new
-#    trainings (14 lab, 6 wild; the literal block's fold-0 runs are reused): ≈ 52 training-minutes, ≈ 26 min on
-#    two workers.
+#    TPE literally, one scalar added to every channel. Predict Table 2 before it finishes. *Cost:* 32 new
+#    trainings (26 lab: 8 of Table 2 and 18 of the α block on folds 0–2; 6 wild; the literal block's fold-0 runs and
+#    the every-reading block are reused): ≈ 81 training-minutes, ≈ 40 min on two workers.
 # 2. **A harsher length test.** `length_factors=[3.0, 4.0]`: which encoding degrades first, and why can the learned
 #    table not do better than interpolation? *Cost:* no training — every stored lab model of Table 2 is scored
 #    again on its test clips at each factor.
