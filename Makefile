@@ -43,8 +43,12 @@ smoke: $(STAMP)
 	$(BIN)/python -m smate_nb run --profile smoke
 
 # nbval executes every notebook with its default (smoke) parameters; their outputs go to build/, not reports/.
+# TEST_JOBS pytest-xdist workers (one process each, one torch thread): the notebooks in order on one of them, the
+# test files spread over all (conftest.py). TEST_JOBS=0 runs everything in this one process, as before.
+TEST_JOBS ?= $(shell nproc)
 test: $(STAMP)
-	SMATE_REPORTS=$(CURDIR)/build/test-reports $(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider
+	SMATE_REPORTS=$(CURDIR)/build/test-reports $(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider \
+		-n $(TEST_JOBS) --dist loadgroup
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
