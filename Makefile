@@ -48,7 +48,7 @@ smoke: $(STAMP)
 TEST_JOBS ?= $(shell nproc)
 test: $(STAMP)
 	SMATE_REPORTS=$(CURDIR)/build/test-reports $(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider \
-		-n $(TEST_JOBS) --dist loadgroup
+		-n $(TEST_JOBS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
