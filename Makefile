@@ -45,7 +45,9 @@ smoke: $(STAMP)
 # nbval executes every notebook with its default (smoke) parameters; their outputs go to build/, not reports/.
 # TEST_JOBS pytest-xdist workers (one process each, one torch thread): the notebooks in order on one of them, the
 # test files spread over all (conftest.py). TEST_JOBS=0 runs everything in this one process, as before.
-TEST_JOBS ?= $(shell nproc)
+# At most 4: the notebooks are one unit of ≈ 145 s (serial, 2-core VM) that bounds the wall time at about 3 workers;
+# more would only add processes that each import torch.
+TEST_JOBS ?= $(shell n=$$(nproc); echo $$(( n < 4 ? n : 4 )))
 test: $(STAMP)
 	SMATE_REPORTS=$(CURDIR)/build/test-reports $(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider \
 		-n $(TEST_JOBS)
