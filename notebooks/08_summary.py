@@ -208,6 +208,7 @@ dev = describe_device("auto")
 env = pd.DataFrame([{"item": "python", "value": platform.python_version()},
                     *({"item": k, "value": v} for k, v in versions.items()),
                     {"item": "machine", "value": f"{dev['name']} ({dev['cpu_count']} cores)"},
+                    {"item": "CPU vector instructions of torch's kernels", "value": dev["cpu_isa"]},
                     {"item": "torch threads per process", "value": os.environ.get("SMATE_THREADS", "default")},
                     {"item": "workers (SMATE_WORKERS or cores ÷ threads)", "value": default_workers()}])
 stamps = []

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Mapping
 
 from .engine.specs import DataSpec, ExperimentConfig, ModelSpec, OptimSpec
 
@@ -164,6 +164,36 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except (KeyError, TypeError):
         raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
+
+
+#: The CPU vector instruction set pinned for the kernels the suite starts (x86-64 only; a variable already set in the
+#: environment wins). Why: torch's CPU kernels (ATen) and oneDNN's pick the widest instruction set the CPU offers, and
+#: AVX2 and AVX-512 kernels round differently. Measured 2026-12-08 on an AMD EPYC (Zen 4, AVX-512), appearance-bias
+#: run 7f44842dd20f084d (24 epochs): the default AVX-512 kernels end at training loss 0.3793249… (WAR 71.4 %); with
+#: these two variables at 0.3796837… (75.0 %), bit for bit the reference's run, trained the day before on another
+#: EPYC VM of this workplace (its instruction set was not recorded then; runs record it now). So the pin makes this
+#: workplace's machines, with AVX-512 or without, train the same numbers. It does not make every CPU alike: an Intel Xeon's AVX-512 run of 2026-12-04 ended at
+#: 0.3792615…, apart from the EPYC's AVX-512 run too; AVX2 on Intel against AMD is unmeasured. Cost: ≈ 10 % on that
+#: run (61 vs 55 s, both at once on 2 cores); set the variables yourself (``ATEN_CPU_CAPABILITY=avx512
+#: ONEDNN_MAX_CPU_ISA=AVX512_CORE``) to trade that for speed. torch reads them once, before its first operation, so they
+#: are set in a child process's environment, not by a call inside one (measured: set after one tensor op, ignored).
+CPU_ISA_ENV: dict[str, str] = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def cpu_isa_env(environ: Mapping[str, str], machine: str | None = None) -> dict[str, str]:
+    """The :data:`CPU_ISA_ENV` pins to add to a child process's environment.
+
+    Args:
+        environ: the environment the child would get; a pin already set there is left as it is.
+        machine: ``platform.machine()`` of this computer (None: ask it); the pins apply to x86-64 only.
+    Returns:
+        the variables to add (empty off x86-64, or when all are set already).
+    """
+    import platform
+
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64"):
+        return {}
+    return {k: v for k, v in CPU_ISA_ENV.items() if k not in environ}
 
 
 def configure_threads(n: int | None = None) -> int:

@@ -49,7 +49,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .config import PROFILES, get_profile
+from .config import PROFILES, cpu_isa_env, get_profile
 from .files import _umask, read_json_object as _read_json, write_json, write_text  # _umask: read without changing it (threads)
 from .report import manifest_files, read_manifest
 
@@ -548,6 +548,7 @@ def _kernel_env(root: Path, workers: int) -> dict[str, str]:
     env["SMATE_REPORTS"] = str(root)
     env["SMATE_WORKERS"] = str(workers)   # the engine's sweep reads it as its default parallelism
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env.update(cpu_isa_env(env))          # one vector instruction set on every x86-64 CPU (config.CPU_ISA_ENV)
     return env
 
 

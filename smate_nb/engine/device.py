@@ -7,6 +7,7 @@
   :func:`smate_nb.engine.step.build_train_step`, so the step that trains and the step that benchmarks
   run with the same switches.
 * :func:`describe_device` — a JSON-able description of where a measurement or a run happened.
+* :func:`cpu_isa` — the vector instruction set of torch's CPU kernels in this process (recorded with every run).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["resolve_device", "resolve_amp", "configure_backends", "describe_device", "device_name"]
+__all__ = ["resolve_device", "resolve_amp", "configure_backends", "describe_device", "device_name", "cpu_isa"]
 
 _AMP = {"bf16": torch.bfloat16, "bf16-stream": torch.bfloat16, "fp16": torch.float16}
 
@@ -97,6 +98,12 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_isa() -> str:
+    """The vector instruction set torch's CPU kernels use in this process (``"AVX2"``, ``"AVX512"``, ``"DEFAULT"``…;
+    :data:`smate_nb.config.CPU_ISA_ENV` says why it is recorded)."""
+    return torch.backends.cpu.get_cpu_capability()
+
+
 def device_name(device: torch.device) -> str:
     """Short human-readable name: the GPU's name, or the CPU model with the torch thread count."""
     if device.type == "cuda":
@@ -109,7 +116,7 @@ def describe_device(device: str | torch.device = "auto") -> dict[str, Any]:
     dev = resolve_device(device)
     info: dict[str, Any] = {"device": str(dev), "torch": torch.__version__, "python": platform.python_version(),
                             "torch_threads": torch.get_num_threads(), "cpu": _cpu_model(),
-                            "cpu_count": os.cpu_count()}
+                            "cpu_isa": cpu_isa(), "cpu_count": os.cpu_count()}
     if dev.type == "cuda":
         from ..throughput import device_peak_flops
 

@@ -34,7 +34,7 @@ from torch.utils.data import Dataset
 from .. import __version__
 from ..checkpoint import checkpoint_status, load_checkpoint, save_checkpoint
 from ..metrics import summarize
-from .device import device_name, resolve_amp, resolve_device
+from .device import cpu_isa, device_name, resolve_amp, resolve_device
 from .evaluation import DistInfo, predict
 from .health import prediction_counts, run_health
 from .inputs import InputPipeline
@@ -260,7 +260,7 @@ def _train(config: ExperimentConfig, key: str, folder: Path, data: Any, progress
         "train_size": len(train_ds), "test_size": len(test_ds),
         "wall_seconds": sum(h["seconds"] for h in history), "session_seconds": time.perf_counter() - t_start,
         "resumed_from_epoch": resumed_from, "claim_taken_over": took_over,
-        "device": device_name(device), "world_size": dist_info.world, "step": step.settings(),
+        "device": device_name(device), "cpu_isa": cpu_isa(), "world_size": dist_info.world, "step": step.settings(),
         "versions": _versions(), "init": init_report,
         "train_eval": train_eval, "test_prediction_counts": counts,
         "health": run_health(history, predictions[first]["y_pred"], len(class_names), train_eval["war"],
