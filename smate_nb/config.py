@@ -171,12 +171,15 @@ def get_profile(name: str) -> Profile:
 #: AVX2 and AVX-512 kernels round differently. Measured 2026-12-08 on an AMD EPYC (Zen 4, AVX-512), appearance-bias
 #: run 7f44842dd20f084d (24 epochs): the default AVX-512 kernels end at training loss 0.3793249… (WAR 71.4 %); with
 #: these two variables at 0.3796837… (75.0 %), bit for bit the reference's run, trained the day before on another
-#: EPYC VM of this workplace (its instruction set was not recorded then; runs record it now). So the pin makes this
-#: workplace's machines, with AVX-512 or without, train the same numbers. It does not make every CPU alike: an Intel Xeon's AVX-512 run of 2026-12-04 ended at
-#: 0.3792615…, apart from the EPYC's AVX-512 run too; AVX2 on Intel against AMD is unmeasured. Cost: ≈ 10 % on that
-#: run (61 vs 55 s, both at once on 2 cores); set the variables yourself (``ATEN_CPU_CAPABILITY=avx512
-#: ONEDNN_MAX_CPU_ISA=AVX512_CORE``) to trade that for speed. torch reads them once, before its first operation, so they
-#: are set in a child process's environment, not by a call inside one (measured: set after one tensor op, ignored).
+#: EPYC VM of this workplace (its instruction set was not recorded then; runs record it now); the stand-in
+#: pretraining of notebooks 04–06 likewise (1.5737394… pinned, the reference's; 1.5513381… not). So the pin makes
+#: this workplace's machines, with AVX-512 or without, train the same numbers. It does not make every CPU alike: an
+#: Intel Xeon's AVX-512 run of 2026-12-04 ended at 0.3792615…, apart from the EPYC's AVX-512 run too; AVX2 on Intel
+#: against AMD is unmeasured. Cost on that EPYC: 61 vs 55 s for the frame-CNN run, 763 vs 773 s for the stand-in
+#: (each pair at once on 2 cores); set the variables yourself (``ATEN_CPU_CAPABILITY=avx512
+#: ONEDNN_MAX_CPU_ISA=AVX512_CORE``) to trade reproducibility for speed. torch reads them once, before its first
+#: operation, so they are set in a child process's environment, not by a call inside one (measured: set after one
+#: tensor operation, ignored).
 CPU_ISA_ENV: dict[str, str] = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 

@@ -548,7 +548,7 @@ def _kernel_env(root: Path, workers: int) -> dict[str, str]:
     env["SMATE_REPORTS"] = str(root)
     env["SMATE_WORKERS"] = str(workers)   # the engine's sweep reads it as its default parallelism
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    env.update(cpu_isa_env(env))          # one vector instruction set on every x86-64 CPU (config.CPU_ISA_ENV)
+    env.update(cpu_isa_env(env))          # AVX2 kernels on x86-64: config.CPU_ISA_ENV says why
     return env
 
 

@@ -27,8 +27,8 @@ def test_every_notebook_cell_is_one_unit_and_each_test_file_its_own():
 def test_the_longest_units_come_first_and_every_unit_keeps_its_inner_order():
     conf = _root_conftest()
     ids = ["tests/test_cost.py::a", "notebooks/00_overview.ipynb::Cell 0", "tests/test_gpu_session.py::x",
-           "tests/test_cost.py::b", "notebooks/00_overview.ipynb::Cell 1", "notebooks/01_model_walkthrough.ipynb::Cell 0",
-           "tests/test_vivit.py::c", "tests/test_gpu_session.py::y"]
+           "tests/test_cost.py::b", "notebooks/00_overview.ipynb::Cell 1",
+           "notebooks/01_model_walkthrough.ipynb::Cell 0", "tests/test_vivit.py::c", "tests/test_gpu_session.py::y"]
     items = [SimpleNamespace(nodeid=i) for i in ids]
     conf.pytest_collection_modifyitems(None, items)
     assert [it.nodeid for it in items] == [
