@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,16 +185,19 @@ def summary(table: "pd.DataFrame", ref: "pd.DataFrame") -> tuple[list[str], bool
     return lines, same_loss == n and same_out == n
 
 
-def write_summary(path: Path, lines: list[str], reference: Path, args: argparse.Namespace) -> None:
-    """The summary lines, the command's options and the machine (``engine.device.describe_device``) as Markdown."""
+def write_summary(path: Path, lines: list[str], reference: Path, args: argparse.Namespace, wall_s: float) -> None:
+    """The summary lines, the command's options, its wall time ``wall_s`` and the machine
+    (``engine.device.describe_device``) as Markdown."""
     import datetime
 
     from smate_nb.engine.device import describe_device
 
     dev = describe_device("cpu")
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    head = [f"# Reference spot check, {when}", "",
-            f"Reference `{reference}`; selectors {' '.join(args.select or DEFAULT_SELECT)}; replicates "
+    shown = reference.resolve()
+    shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
+    head = [f"# Reference spot check, finished {when} after {wall_s / 60:.1f} min", "",
+            f"Reference `{shown}`; selectors {' '.join(args.select or DEFAULT_SELECT)}; replicates "
             f"{args.replicates}; {args.workers} trainings at once; machine: {dev.get('cpu')} "
             f"({dev.get('cpu_count')} cores, torch {dev.get('torch')}, kernels {dev.get('cpu_isa')}, "
             f"{dev.get('torch_threads')} torch thread per process). One row per run: `{Path(args.out).name}`.", ""]
@@ -232,13 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from smate_nb.experiments import Study
 
+    t0 = time.perf_counter()
     results = Study("reference spot check", meta["profile"], {}, tuple(r for _, r in picked)).run(workers=args.workers)
     table = compare(picked, results, ref)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     lines, ok = summary(table, ref)
     print("\n".join(lines))
-    write_summary(Path(args.out).with_suffix(".md"), lines, reference, args)
+    write_summary(Path(args.out).with_suffix(".md"), lines, reference, args, time.perf_counter() - t0)
     print(f"wrote {args.out} and its summary {Path(args.out).with_suffix('.md')}")
     return 0 if ok else 1
 

@@ -107,8 +107,9 @@ def test_summary_file_names_the_machine_and_the_sample(tmp_path):
     lines = ["3 runs sampled", "  differs: 05 table3 LBP lab (key k2)"]
     out = tmp_path / "spot.md"
     spot.write_summary(out, lines, REFERENCE, argparse.Namespace(select=["05:table3:LBP"], replicates="all", workers=2,
-                                                                 out=str(tmp_path / "spot.csv")))
+                                                                 out=str(tmp_path / "spot.csv")), 90.0)
     text = out.read_text()
     assert "selectors 05:table3:LBP; replicates all; 2 trainings at once" in text
+    assert "after 1.5 min" in text and "Reference `reports/cpu`" in text
     assert "kernels " in text and "`spot.csv`" in text
     assert "- 3 runs sampled\n  - differs: 05 table3 LBP lab (key k2)\n" in text
