@@ -45,21 +45,18 @@ DEFAULT_SELECT = ("05:table3", "06:measured", "04:table2:TPE-v1")
 
 
 def _pin_kernels() -> None:
-    """One thread per process and the reference's CPU kernels — before torch is first imported (it reads the
-    variables once)."""
+    """The reference's CPU kernels (``config.cpu_isa_env``, as the suite starts its kernels) — before torch is first
+    imported: it reads the variables once. Threads per training are the sweep's (``$SMATE_THREADS``, default 1)."""
     from smate_nb.config import cpu_isa_env
 
     if "torch" in sys.modules:
         raise RuntimeError("reference_spot_check: torch was imported before the kernel settings were made")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("SMATE_THREADS", "1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.update(cpu_isa_env(os.environ))
 
 
-def recorded_choices(reference: Path) -> tuple[dict, dict]:
-    """The calibration choices and the Table 6 family choices the reference recorded (``06_comparison__runs``'s
-    metadata). Raises FileNotFoundError / KeyError naming the file when the reference lacks them."""
+def recorded_choices(reference: Path) -> dict:
+    """The metadata of the reference's ``06_comparison__runs`` table: its profile, the calibration choices
+    (``choices``) and Table 6's (``family_choices``, ``scratch_families``). Raises FileNotFoundError / KeyError naming the file when the reference lacks them."""
     path = reference / "tables" / "06_comparison__runs.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such table — point --reference at a report folder of the cpu profile "
@@ -68,7 +65,7 @@ def recorded_choices(reference: Path) -> tuple[dict, dict]:
     missing = [k for k in ("choices", "family_choices", "profile") if k not in meta]
     if missing:
         raise KeyError(f"{path}: metadata lacks {missing}; re-execute notebook 06 with this code to record them")
-    return meta, meta["family_choices"]
+    return meta
 
 
 def reference_runs(reference: Path) -> "pd.DataFrame":
@@ -85,13 +82,13 @@ def reference_runs(reference: Path) -> "pd.DataFrame":
     return pd.concat(frames, ignore_index=True)
 
 
-def studies(meta: dict, family_choices: dict) -> dict:
+def studies(meta: dict) -> dict:
     """The three studies of the reference's profile, rebuilt with its recorded choices."""
     from smate_nb.experiments import ablations, comparison
 
     profile, choices = meta["profile"], meta["choices"]
     return {"04": ablations.position_study(profile, choices), "05": ablations.preprocessing_study(profile, choices),
-            "06": comparison.comparison_study(profile, choices, family_choices,
+            "06": comparison.comparison_study(profile, choices, meta["family_choices"],
                                               scratch_families=tuple(meta.get("scratch_families") or ()))}
 
 
@@ -135,9 +132,9 @@ def compare(picked: list, results: list, ref: "pd.DataFrame") -> "pd.DataFrame":
     import pandas as pd
     from smate_nb.experiments import Study
 
+    frame = Study("spot check", "cpu", {}, tuple(r for _, r in picked)).frame(results)
     rows = []
-    for (nb, run), res in zip(picked, results):
-        ours = Study("spot check", "cpu", {}, (run,)).frame([res]).iloc[0]
+    for (nb, run), res, (_, ours) in zip(picked, results, frame.iterrows()):
         theirs = ref[ref["key"] == ours["key"]]
         t = theirs.iloc[0] if len(theirs) else None
         rows.append({
@@ -185,22 +182,24 @@ def summary(table: "pd.DataFrame", ref: "pd.DataFrame") -> tuple[list[str], bool
     return lines, same_loss == n and same_out == n
 
 
-def write_summary(path: Path, lines: list[str], reference: Path, args: argparse.Namespace, wall_s: float) -> None:
-    """The summary lines, the command's options, its wall time ``wall_s`` and the machine
-    (``engine.device.describe_device``) as Markdown."""
+def write_summary(path: Path, lines: list[str], table: "pd.DataFrame", reference: Path, args: argparse.Namespace,
+                  wall_s: float) -> None:
+    """The summary lines, the command's options, its wall time ``wall_s`` and the machine — the CPU, threads and
+    kernels the runs recorded (``table``'s ``device`` and ``cpu_isa``), the cores and torch here — as Markdown."""
     import datetime
+    import platform
 
-    from smate_nb.engine.device import describe_device
+    import torch
 
-    dev = describe_device("cpu")
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     shown = reference.resolve()
     shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
+    recorded = lambda col: ", ".join(sorted(table[col].dropna().astype(str).unique())) or "not recorded"  # noqa: E731
     head = [f"# Reference spot check, finished {when} after {wall_s / 60:.1f} min", "",
             f"Reference `{shown}`; selectors {' '.join(args.select or DEFAULT_SELECT)}; replicates "
-            f"{args.replicates}; {args.workers} trainings at once; machine: {dev.get('cpu')} "
-            f"({dev.get('cpu_count')} cores, torch {dev.get('torch')}, kernels {dev.get('cpu_isa')}, "
-            f"{dev.get('torch_threads')} torch thread per process). One row per run: `{Path(args.out).name}`.", ""]
+            f"{args.replicates}; {args.workers} trainings at once; machine: {recorded('device')}, kernels "
+            f"{recorded('cpu_isa')} ({os.cpu_count()} cores, {platform.machine()}, torch {torch.__version__}). "
+            f"One row per run: `{Path(args.out).name}`.", ""]
     path.write_text("\n".join(head + [f"  - {ln.strip()}" if ln.startswith("  ") else f"- {ln}" for ln in lines]) + "\n")
 
 
@@ -215,13 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     _pin_kernels()
     reference = Path(args.reference)
-    meta, family_choices = recorded_choices(reference)
+    meta = recorded_choices(reference)
     ref = reference_runs(reference)
-    picked = sample(studies(meta, family_choices), list(args.select or DEFAULT_SELECT), args.replicates)
+    picked = sample(studies(meta), list(args.select or DEFAULT_SELECT), args.replicates)
     known = set(ref["key"])
-    stray = [(nb, r.label("block"), r.label("row"), r.config.key()) for nb, r in picked
-             if r.config.key() not in known and r.label("block") not in ("pretraining", "stand-in")
-             and r.label("stage") != 0]
+    stray = [(nb, r.label("block"), r.label("row"), r.config.key()) for nb, r in picked   # stand-ins: stage 0
+             if r.config.key() not in known and r.label("stage") != 0]
     if stray:
         raise SystemExit(f"these rebuilt runs are in no runs table of {reference}: {stray} — the code's studies and "
                          "the reference differ (a changed default or study); re-execute the reference first")
@@ -243,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     table.to_csv(args.out, index=False)
     lines, ok = summary(table, ref)
     print("\n".join(lines))
-    write_summary(Path(args.out).with_suffix(".md"), lines, reference, args, time.perf_counter() - t0)
+    write_summary(Path(args.out).with_suffix(".md"), lines, table, reference, args, time.perf_counter() - t0)
     print(f"wrote {args.out} and its summary {Path(args.out).with_suffix('.md')}")
     return 0 if ok else 1
 

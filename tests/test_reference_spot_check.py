@@ -22,8 +22,7 @@ spot = _module()
 
 @pytest.fixture(scope="module")
 def built():
-    meta, family = spot.recorded_choices(REFERENCE)
-    return spot.studies(meta, family)
+    return spot.studies(spot.recorded_choices(REFERENCE))
 
 
 def test_every_committed_run_of_04_to_06_is_rebuilt_by_the_studies(built):
@@ -106,7 +105,8 @@ def test_summary_file_names_the_machine_and_the_sample(tmp_path):
     import argparse
     lines = ["3 runs sampled", "  differs: 05 table3 LBP lab (key k2)"]
     out = tmp_path / "spot.md"
-    spot.write_summary(out, lines, REFERENCE, argparse.Namespace(select=["05:table3:LBP"], replicates="all", workers=2,
+    table = pd.DataFrame([_table(device="cpu (AMD EPYC, 1 torch threads)", cpu_isa="AVX2")])
+    spot.write_summary(out, lines, table, REFERENCE, argparse.Namespace(select=["05:table3:LBP"], replicates="all", workers=2,
                                                                  out=str(tmp_path / "spot.csv")), 90.0)
     text = out.read_text()
     assert "selectors 05:table3:LBP; replicates all; 2 trainings at once" in text
